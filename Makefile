@@ -1,0 +1,49 @@
+# Lightning Flows: `make up` installs and starts the platform; `make test` runs every check.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_DIR := adaptor_tasks/node
+PYTEST_ARGS ?=
+
+.PHONY: up install node check lint types scan test test-postgres clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node  ## Python and Node dependencies
+
+node: $(NODE_DIR)/node_modules/.installed
+
+up: install  ## Migrate and start API/UI, embedded Prefect server and worker
+	$(BIN)/lightning-flows up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy lightning_flows adaptor_tasks ui_extension
+
+scan: install
+	$(BIN)/bandit -q -c pyproject.toml -r lightning_flows adaptor_tasks ui_extension
+
+check: lint types scan  ## Lint, type-check and security scan
+
+test: check  ## Every check, then the whole pytest suite with coverage
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+test-postgres: check  ## The suite against the local PostgreSQL
+	LIGHTNING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
+	  $(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules .lightning .pytest_cache .mypy_cache .ruff_cache .coverage

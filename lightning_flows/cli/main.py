@@ -1,0 +1,33 @@
+"""The `lightning-flows` console script."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lightning_flows.cli import db as db_commands
+from lightning_flows.cli import up as up_command
+from lightning_flows.cli import users as user_commands
+
+app = typer.Typer(
+    help="Lightning Flows: run OpenFn jobs and workflows on Prefect.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(user_commands.users_app, name="users")
+app.add_typer(user_commands.tokens_app, name="tokens")
+app.command("up")(up_command.up)
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Configuration comes from LIGHTNING_* environment variables (see README)."""
+    if version:
+        from lightning_flows import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()

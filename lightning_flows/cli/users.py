@@ -1,0 +1,63 @@
+"""`lightning-flows users ...` and `tokens ...`: accounts from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from lightning_flows.accounts import service
+from lightning_flows.accounts.schemas import UserCreate
+from lightning_flows.core.db import session_scope
+from lightning_flows.core.errors import DomainError
+
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Manage personal access tokens.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def create_user(
+    email: Annotated[str, typer.Option(help="The user's email (their login).")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="At least 12 characters.")
+    ],
+    superuser: Annotated[bool, typer.Option(help="Grant every permission.")] = False,
+    first_name: Annotated[str, typer.Option()] = "",
+    last_name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Create a user who can sign in with EMAIL and PASSWORD."""
+    try:
+        data = UserCreate(
+            email=email,
+            password=password,
+            is_superuser=superuser,
+            first_name=first_name,
+            last_name=last_name,
+        )
+    except ValidationError as exc:
+        messages = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(messages) from exc
+    with session_scope() as session:
+        try:
+            user = service.create_user(session, data)
+        except DomainError as exc:
+            typer.secho(exc.message, fg="red", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(f"Created user {user.email} ({user.id}){' as superuser' if superuser else ''}.")
+
+
+@tokens_app.command("create")
+def create_token(
+    email: Annotated[str, typer.Option(help="Whose token it is.")],
+    name: Annotated[str, typer.Option(help="A label to recognise it by.")] = "cli",
+) -> None:
+    """Create a personal access token and print it once (it is not stored in clear)."""
+    with session_scope() as session:
+        try:
+            user = service.get_user_by_email(session, email)
+            _token, plaintext = service.create_api_token(session, user, name)
+        except DomainError as exc:
+            typer.secho(exc.message, fg="red", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(plaintext)

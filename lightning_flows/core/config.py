@@ -1,0 +1,78 @@
+"""Platform settings, read from `LIGHTNING_*` environment variables.
+
+Everything has an embedded default that needs nothing installed: a data
+directory holding a SQLite database, a generated development encryption key,
+the embedded Prefect server's database and the adaptor cache.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All configuration of a Lightning Flows instance."""
+
+    model_config = SettingsConfigDict(env_prefix="LIGHTNING_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path(".lightning")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to SQLite under the data dir."
+    )
+    encryption_key: str | None = Field(
+        default=None, description="Base64 of 32 bytes: the primary AES-256-GCM key."
+    )
+    encryption_old_keys: str = Field(
+        default="", description="Comma-separated base64 keys still accepted for decryption."
+    )
+    host: str = "127.0.0.1"
+    port: int = 4000
+    base_url: str | None = Field(default=None, description="Public URL, for links.")
+    prefect_port: int = Field(default=0, description="Embedded Prefect server port; 0 = free port.")
+    worker_concurrency: int = Field(default=4, ge=1)
+    node_pool_size: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    step_timeout_seconds: float = Field(default=300.0, gt=0)
+    step_memory_limit_mb: int = Field(default=500, ge=32)
+    state_limit_bytes: int = Field(default=10_000_000, ge=1024)
+    page_size_max: int = 100
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in effect (SQLite under the data dir unless configured)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.resolve() / 'lightning.db'}"
+
+    @property
+    def adaptor_cache_dir(self) -> Path:
+        return self.data_dir.resolve() / "adaptors"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir.resolve() / "prefect"
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings, read once from the environment (tests call `reset_settings`)."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings and everything derived from them (tests, CLI options)."""
+    get_settings.cache_clear()
+    from lightning_flows.core import crypto, db
+
+    db.reset_engine()
+    crypto.reset_cipher()

@@ -1,0 +1,50 @@
+"""Every table of the platform, imported once so the metadata is complete."""
+
+from sqlmodel import SQLModel
+
+from lightning_flows.accounts.models import ApiToken, AuthProvider, User, UserSession
+from lightning_flows.audit.models import AuditEvent
+from lightning_flows.credentials.models import (
+    Credential,
+    ProjectCredential,
+    TriggerWebhookAuthMethod,
+    WebhookAuthMethod,
+)
+from lightning_flows.projects.models import Project, ProjectUser
+from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkOrder
+from lightning_flows.workflows.models import (
+    Edge,
+    Job,
+    Trigger,
+    Workflow,
+    WorkflowSnapshot,
+    WorkflowVersion,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuthProvider",
+    "Credential",
+    "Dataclip",
+    "Edge",
+    "Job",
+    "LogLine",
+    "Project",
+    "ProjectCredential",
+    "ProjectUser",
+    "Run",
+    "Step",
+    "Trigger",
+    "TriggerWebhookAuthMethod",
+    "User",
+    "UserSession",
+    "WebhookAuthMethod",
+    "WorkOrder",
+    "Workflow",
+    "WorkflowSnapshot",
+    "WorkflowVersion",
+    "metadata",
+]

@@ -1,0 +1,61 @@
+"""Project request and response types."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, EmailStr, Field
+
+from lightning_flows.projects.models import Digest, RetentionPolicy, Role
+
+
+class ProjectBase(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    description: str = Field(default="", max_length=10_000)
+    retention_policy: RetentionPolicy = RetentionPolicy.RETAIN_ALL
+    history_retention_days: int | None = Field(default=None, ge=1)
+    dataclip_retention_days: int | None = Field(default=None, ge=1)
+    requires_mfa: bool = False
+    concurrency: int | None = Field(default=None, ge=1)
+
+
+class ProjectCreate(ProjectBase):
+    pass
+
+
+class ProjectUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=10_000)
+    retention_policy: RetentionPolicy | None = None
+    history_retention_days: int | None = Field(default=None, ge=1)
+    dataclip_retention_days: int | None = Field(default=None, ge=1)
+    requires_mfa: bool | None = None
+    concurrency: int | None = Field(default=None, ge=1)
+
+
+class ProjectPublic(ProjectBase):
+    id: uuid.UUID
+    inserted_at: datetime
+    updated_at: datetime
+
+
+class MemberCreate(BaseModel):
+    email: EmailStr
+    role: Role = Role.EDITOR
+
+
+class MemberUpdate(BaseModel):
+    role: Role | None = None
+    failure_alert: bool | None = None
+    digest: Digest | None = None
+
+
+class MemberPublic(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    role: Role
+    failure_alert: bool
+    digest: Digest
+    inserted_at: datetime

@@ -1,0 +1,83 @@
+"""The workflow document: the whole graph, as the API, builder and snapshots see it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from lightning_flows.workflows.models import ConditionType, TriggerType, WebhookReply
+
+
+class JobDoc(BaseModel):
+    id: uuid.UUID | None = None
+    name: str = Field(min_length=1, max_length=255)
+    adaptor: str = Field(default="@openfn/language-common@latest", min_length=1, max_length=255)
+    body: str = ""
+    project_credential_id: uuid.UUID | None = None
+
+
+class TriggerDoc(BaseModel):
+    id: uuid.UUID | None = None
+    type: TriggerType
+    enabled: bool = True
+    cron_expression: str | None = Field(default=None, max_length=255)
+    cron_timezone: str = Field(default="UTC", max_length=64)
+    custom_path: str | None = Field(default=None, max_length=255)
+    webhook_reply: WebhookReply | None = None
+    cron_cursor_job_id: uuid.UUID | None = None
+
+
+class EdgeDoc(BaseModel):
+    id: uuid.UUID | None = None
+    source_trigger_id: uuid.UUID | None = None
+    source_job_id: uuid.UUID | None = None
+    target_job_id: uuid.UUID
+    condition_type: ConditionType = ConditionType.ALWAYS
+    condition_expression: str | None = Field(default=None, max_length=10_000)
+    condition_label: str | None = Field(default=None, max_length=255)
+    enabled: bool = True
+
+
+class WorkflowDocument(BaseModel):
+    """What a client sends to create or replace a workflow."""
+
+    name: str = Field(min_length=1, max_length=255)
+    concurrency: int | None = Field(default=None, ge=1)
+    positions: dict[str, Any] = Field(default_factory=dict)
+    lock_version: int | None = Field(
+        default=None, description="When given, the save is refused if someone saved since."
+    )
+    jobs: list[JobDoc] = Field(default_factory=list)
+    triggers: list[TriggerDoc] = Field(default_factory=list)
+    edges: list[EdgeDoc] = Field(default_factory=list)
+
+
+class JobPublic(JobDoc):
+    id: uuid.UUID
+
+
+class TriggerPublic(TriggerDoc):
+    id: uuid.UUID
+
+
+class EdgePublic(EdgeDoc):
+    id: uuid.UUID
+
+
+class WorkflowPublic(BaseModel):
+    """A stored workflow with every id; also the body of a snapshot."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    name: str
+    concurrency: int | None
+    positions: dict[str, Any]
+    lock_version: int
+    jobs: list[JobPublic]
+    triggers: list[TriggerPublic]
+    edges: list[EdgePublic]
+    inserted_at: datetime
+    updated_at: datetime

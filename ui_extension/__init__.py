@@ -1,0 +1,1 @@
+"""The web UI, mounted into the API app."""
