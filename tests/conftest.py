@@ -8,21 +8,31 @@ server is started once per session, only when a test asks for it.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 # Settings and Prefect read the environment on first use: fix it before any import.
 _TMP = Path(tempfile.mkdtemp(prefix="lightning-tests-"))
+_PREFECT_PORT = _free_port()
 os.environ.update(
     {
         "LIGHTNING_ENV": "test",
         "LIGHTNING_DATA_DIR": str(_TMP / "data"),
         "LIGHTNING_ENCRYPTION_KEY": "qWlVLzBmHZsIqfcIiJ0yO5IDBwZrHAwU8hVgQm4f0Jg=",
+        "LIGHTNING_PREFECT_SYNC": "false",
         "PREFECT_HOME": str(_TMP / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{_PREFECT_PORT}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
     }
 )
 
@@ -113,9 +123,11 @@ def prefect_server() -> Iterator[str]:
     """One Prefect server for the whole session (starting one costs ~15 s)."""
     from lightning_flows.engine.prefect_server import start_prefect_server
 
-    server = start_prefect_server(_TMP / "prefect")
-    os.environ.update(server.env)
+    server = start_prefect_server(_TMP / "prefect", port=_PREFECT_PORT)
     try:
         yield server.api_url
     finally:
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()
         server.stop()

@@ -136,3 +136,27 @@ def make_run(
         trigger_id=None if start_job_id else workflow.triggers[0].id,
         start_job_id=start_job_id,
     )
+
+
+def make_credential(
+    session: Session,
+    project: Project,
+    body: dict[str, Any],
+    *,
+    owner: User | None = None,
+    name: str | None = None,
+    schema: str = "raw",
+) -> uuid.UUID:
+    """A credential shared with `project`; returns the project_credential id jobs reference."""
+    from lightning_flows.credentials.models import Credential, ProjectCredential
+
+    owner = owner or make_user(session)
+    credential = Credential(
+        name=name or f"credential-{next(_seq)}", user_id=owner.id, schema_name=schema, body=body
+    )
+    session.add(credential)
+    session.flush()
+    link = ProjectCredential(project_id=project.id, credential_id=credential.id)
+    session.add(link)
+    session.commit()
+    return link.id

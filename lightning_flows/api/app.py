@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from lightning_flows import __version__
 from lightning_flows.api.errors import register_error_handlers
-from lightning_flows.api.routes import health, projects, workflows
+from lightning_flows.api.routes import health, projects, runs, workflows
+from lightning_flows.core.config import get_settings
 
 
 def create_app() -> FastAPI:
@@ -18,6 +21,10 @@ def create_app() -> FastAPI:
         "Authenticate with `Authorization: Bearer <personal access token>`.",
     )
     register_error_handlers(app)
-    for module in (health, projects, workflows):
+    if get_settings().prefect_sync and os.environ.get("PREFECT_API_URL"):
+        from lightning_flows.engine.deployments import enable_deployment_sync
+
+        enable_deployment_sync()
+    for module in (health, projects, runs, workflows):
         app.include_router(module.router)
     return app

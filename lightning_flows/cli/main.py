@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from lightning_flows.cli import db as db_commands
+from lightning_flows.cli import run as run_command
 from lightning_flows.cli import up as up_command
 from lightning_flows.cli import users as user_commands
+from lightning_flows.cli import worker as worker_command
 
 app = typer.Typer(
     help="Lightning Flows: run OpenFn jobs and workflows on Prefect.",
@@ -19,6 +21,8 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(user_commands.users_app, name="users")
 app.add_typer(user_commands.tokens_app, name="tokens")
 app.command("up")(up_command.up)
+app.command("run")(run_command.run)
+app.command("worker")(worker_command.worker)
 
 
 @app.callback()

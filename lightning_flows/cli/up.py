@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Annotated
 
 import typer
@@ -14,15 +15,15 @@ from lightning_flows.core.config import get_settings
 def up(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port of the API and UI.")] = None,
+    worker: Annotated[bool, typer.Option(help="Also execute runs in this process.")] = True,
 ) -> None:
     """Migrate the database and start the API/UI, the embedded Prefect server and the worker.
 
     With PREFECT_API_URL set, that Prefect server is used instead of an embedded one.
-    Ctrl-C or SIGTERM stops everything.
+    Ctrl-C or SIGTERM stops everything (runs in progress finish first).
     """
     import uvicorn
 
-    from lightning_flows.api.app import create_app
     from lightning_flows.engine.prefect_server import start_prefect_server
 
     settings = get_settings()
@@ -33,12 +34,23 @@ def up(
         typer.echo("Starting the embedded Prefect server...")
         prefect = start_prefect_server(settings.prefect_home, port=settings.prefect_port)
         os.environ.update(prefect.env)
-    prefect_ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
+    # Prefect reads its settings when first imported: only now that the URL is known.
+    from lightning_flows.api.app import create_app
+    from lightning_flows.engine.worker import Worker
+
+    runner = Worker(settings.worker_concurrency) if worker else None
+    thread = threading.Thread(target=runner.serve, daemon=True) if runner else None
+    if thread:
+        thread.start()
     typer.echo(f"Lightning Flows: http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    typer.echo(f"Prefect UI:      {prefect_ui}")
+    typer.echo(f"Prefect UI:      {os.environ['PREFECT_API_URL'].removesuffix('/api')}")
     try:
         uvicorn.run(create_app(), host=host, port=port, log_level="info")
     finally:
+        if runner and thread:
+            typer.echo("Stopping the worker...")
+            runner.stop()
+            thread.join(timeout=60)
         if prefect is not None:
             typer.echo("Stopping the embedded Prefect server...")
             prefect.stop()

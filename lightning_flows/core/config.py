@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     port: int = 4000
     base_url: str | None = Field(default=None, description="Public URL, for links.")
     prefect_port: int = Field(default=0, description="Embedded Prefect server port; 0 = free port.")
+    prefect_sync: bool = Field(
+        default=True, description="Keep a Prefect deployment per workflow, updated on every save."
+    )
     worker_concurrency: int = Field(default=4, ge=1)
     node_pool_size: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     step_timeout_seconds: float = Field(default=300.0, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,8 +37,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+def _json_dumps(value: Any) -> str:
+    # Keep non-ASCII text as it is, so searching stored JSON finds "José".
+    return json.dumps(value, ensure_ascii=False)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the per-backend settings the platform relies on."""
+    kwargs.setdefault("json_serializer", _json_dumps)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs

@@ -31,6 +31,7 @@ class PrefectServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    """What a client of this server needs in its environment."""
 
     @property
     def ui_url(self) -> str:
@@ -46,12 +47,16 @@ class PrefectServer:
                 self.process.wait()
 
 
-def prefect_env(home: Path, api_url: str, database_url: str | None = None) -> dict[str, str]:
-    """Environment for a Prefect server/client living under `home`."""
+def client_env(home: Path, api_url: str) -> dict[str, str]:
+    """Environment for a client of a Prefect server living under `home`."""
     home.mkdir(parents=True, exist_ok=True)
+    return {"PREFECT_HOME": str(home), "PREFECT_API_URL": api_url}
+
+
+def server_env(home: Path, api_url: str, database_url: str | None = None) -> dict[str, str]:
+    """Environment of the server process itself (quiet, no analytics)."""
     return {
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": api_url,
+        **client_env(home, api_url),
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url
         or f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -72,7 +77,7 @@ def start_prefect_server(
     """Start `prefect server start` and wait until its API answers."""
     port = port or free_port(host)
     api_url = f"http://{host}:{port}/api"
-    env = prefect_env(home, api_url, database_url)
+    env = server_env(home, api_url, database_url)
     log_path = home / "server.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(  # nosec B603
@@ -92,7 +97,9 @@ def start_prefect_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = PrefectServer(api_url=api_url, process=process, log_path=log_path, env=env)
+    server = PrefectServer(
+        api_url=api_url, process=process, log_path=log_path, env=client_env(home, api_url)
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

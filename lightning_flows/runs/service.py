@@ -13,10 +13,16 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from lightning_flows.core.errors import InvalidInput, NotFound
+from lightning_flows.core.errors import InvalidInput, InvalidTransition, NotFound
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.runs.models import Dataclip, DataclipType, Run, WorkOrder
-from lightning_flows.runs.states import RunState, transition_run, work_order_state_for
+from lightning_flows.runs.states import (
+    RESUMABLE_RUN_STATES,
+    RunState,
+    WorkOrderState,
+    transition_run,
+    work_order_state_for,
+)
 from lightning_flows.workflows.models import Workflow, WorkflowSnapshot
 
 
@@ -137,3 +143,42 @@ def claim_run(session: Session, run_id: uuid.UUID, worker_name: str) -> bool:
     session.commit()
     session.refresh(run)
     return True
+
+
+def start_run(session: Session, run_id: uuid.UUID, worker_name: str = "") -> tuple[Run, bool]:
+    """Move a run to `started` for execution; returns (run, resumed).
+
+    `available` and `claimed` runs start; a failed/crashed/killed/lost run
+    resumes (Prefect retry). Anything else raises InvalidTransition. Every move
+    is a conditional update, so two engines never start the same run.
+    """
+    run = get_run(session, run_id)
+    if run.state == RunState.AVAILABLE and not claim_run(session, run_id, worker_name):
+        session.refresh(run)
+    session.refresh(run)
+    current = RunState(run.state)
+    resume = current in RESUMABLE_RUN_STATES
+    if current != RunState.CLAIMED and not resume:
+        raise InvalidTransition(f"Run {run_id} is '{current}' and cannot be started.")
+    now = utcnow()
+    result = session.execute(
+        update(Run)
+        .where(col(Run.id) == run_id, col(Run.state) == current.value)
+        .values(
+            state=RunState.STARTED.value,
+            started_at=run.started_at if resume and run.started_at else now,
+            finished_at=None,
+            error_type=None,
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise InvalidTransition(f"Run {run_id} was started by someone else.")
+    session.execute(
+        update(WorkOrder)
+        .where(col(WorkOrder.id) == run.work_order_id)
+        .values(state=WorkOrderState.RUNNING.value, last_activity=now, updated_at=now)
+    )
+    session.commit()
+    session.refresh(run)
+    return run, resume

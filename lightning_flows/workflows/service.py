@@ -21,6 +21,7 @@ from lightning_flows.core.pagination import Page, PageParams, paginate
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.models import ProjectCredential
 from lightning_flows.workflows import events
+from lightning_flows.workflows.adaptors import pin_adaptor
 from lightning_flows.workflows.graph import validate_document
 from lightning_flows.workflows.models import (
     Edge,
@@ -147,6 +148,8 @@ def _save(
 ) -> WorkflowPublic:
     doc = _with_ids(doc)
     validate_document(doc)
+    for i, job in enumerate(doc.jobs):
+        job.adaptor = pin_adaptor(job.adaptor, f"jobs[{i}].adaptor")
     with session.no_autoflush:
         _check_references(session, workflow, doc)
     session.add(workflow)

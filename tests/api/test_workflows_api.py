@@ -46,6 +46,7 @@ def test_workflow_round_trips_with_ids(client: TestClient, auth: dict, project) 
     assert [j["id"] for j in body["jobs"]] == [j["id"] for j in doc["jobs"]]
     assert all(e["id"] for e in body["edges"])
     assert body["triggers"][0]["custom_path"] == "register-patient"
+    assert body["jobs"][1]["adaptor"] == "@openfn/language-common@3.3.4", "@latest is pinned"
 
     fetched = client.get(f"/api/projects/{project.id}/workflows/{body['id']}", headers=auth)
     assert fetched.status_code == 200
@@ -181,3 +182,19 @@ def test_non_member_cannot_see_workflows(client: TestClient, session, project) -
     headers = factories.auth_headers(session, stranger)
     response = client.get(f"/api/projects/{project.id}/workflows", headers=headers)
     assert response.status_code == 404
+
+
+def test_adaptor_shorthand_is_pinned_and_unknown_is_422(
+    client: TestClient, auth: dict, project
+) -> None:
+    doc = _doc()
+    doc["jobs"][0]["adaptor"] = "http"
+    body = client.post(f"/api/projects/{project.id}/workflows", json=doc, headers=auth).json()
+    assert body["jobs"][0]["adaptor"] == "@openfn/language-http@7.2.10"
+    doc = _doc()
+    doc["triggers"][0]["custom_path"] = None
+    doc["name"] = "other"
+    doc["jobs"][0]["adaptor"] = "Not An Adaptor!"
+    response = client.post(f"/api/projects/{project.id}/workflows", json=doc, headers=auth)
+    assert response.status_code == 422
+    assert "jobs[0].adaptor: unknown adaptor" in response.json()["detail"]

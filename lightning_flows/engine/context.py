@@ -1,0 +1,91 @@
+"""Everything a run needs before its first step: snapshot, plan, input, retention."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from lightning_flows.engine.plan import ExecutionPlan, plan_from_snapshot
+from lightning_flows.projects.models import Project
+from lightning_flows.runs.models import Dataclip, DataclipType, Run, Step, WorkOrder
+from lightning_flows.workflows.models import WorkflowSnapshot
+
+
+@dataclass
+class ReusableStep:
+    """A step that succeeded in an earlier attempt of the same run (Prefect retry)."""
+
+    output: dict[str, Any]
+    output_dataclip_id: uuid.UUID
+
+
+@dataclass
+class RunContext:
+    run_id: uuid.UUID
+    work_order_id: uuid.UUID
+    project_id: uuid.UUID
+    workflow_id: uuid.UUID
+    workflow_name: str
+    retention: str
+    plan: ExecutionPlan
+    input_dataclip_id: uuid.UUID | None
+    initial_state: dict[str, Any]
+    resumed: bool = False
+    reusable: dict[str, ReusableStep] = field(default_factory=dict)
+
+
+def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext:
+    work_order = session.get(WorkOrder, run.work_order_id)
+    snapshot = session.get(WorkflowSnapshot, run.snapshot_id)
+    assert work_order is not None and snapshot is not None  # noqa: S101 (foreign keys)
+    project = session.get(Project, work_order.project_id)
+    assert project is not None  # noqa: S101
+    plan = plan_from_snapshot(
+        snapshot.document,
+        trigger_id=str(run.starting_trigger_id) if run.starting_trigger_id else None,
+        job_id=str(run.starting_job_id) if run.starting_job_id else None,
+    )
+    dataclip = session.get(Dataclip, run.dataclip_id) if run.dataclip_id else None
+    return RunContext(
+        run_id=run.id,
+        work_order_id=work_order.id,
+        project_id=project.id,
+        workflow_id=work_order.workflow_id,
+        workflow_name=snapshot.name,
+        retention=project.retention_policy,
+        plan=plan,
+        input_dataclip_id=run.dataclip_id,
+        initial_state=initial_state(dataclip),
+        resumed=resumed,
+        reusable=_reusable_steps(session, run.id) if resumed else {},
+    )
+
+
+def initial_state(dataclip: Dataclip | None) -> dict[str, Any]:
+    """The state the first step receives, as Lightning builds it from the input dataclip."""
+    if dataclip is None or dataclip.body is None:
+        return {}
+    body = dataclip.body
+    if dataclip.type in (DataclipType.HTTP_REQUEST.value, DataclipType.GLOBAL.value):
+        state: dict[str, Any] = {"data": body}
+        if dataclip.request:
+            state["request"] = dataclip.request
+        return state
+    return dict(body) if isinstance(body, dict) else {"data": body}
+
+
+def _reusable_steps(session: Session, run_id: uuid.UUID) -> dict[str, ReusableStep]:
+    rows = session.exec(
+        select(Step, Dataclip)
+        .join(Dataclip, Dataclip.id == Step.output_dataclip_id)  # type: ignore[arg-type]
+        .where(Step.run_id == run_id, Step.exit_reason == "success")
+        .order_by(col(Step.started_at))
+    ).all()
+    return {
+        str(step.job_id): ReusableStep(output=dict(clip.body), output_dataclip_id=clip.id)
+        for step, clip in rows
+        if isinstance(clip.body, dict) and clip.wiped_at is None
+    }

@@ -1,0 +1,192 @@
+"""`lightning-flows worker`: executes runs in-process, picking new ones up within ~50 ms.
+
+Prefect's stock `serve()` polls every 10 s and spawns a subprocess per run;
+this worker polls the platform database for `available` runs every
+`poll_interval`, hands each to Prefect (one flow run of its workflow's
+deployment, idempotent) and executes it with `prefect.flow_engine.run_flow`
+in a thread. Every `prefect_poll_interval` it also asks Prefect for scheduled
+flow runs of the engine flow: retries from the Prefect UI (resumed from the
+failed step), and flow runs started from a deployment or schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterNextScheduledStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.flow_engine import run_flow
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from sqlmodel import col, select
+
+from lightning_flows.core.db import session_scope
+from lightning_flows.core.timeutil import utcnow
+from lightning_flows.engine.dispatch import ensure_flow_run
+from lightning_flows.engine.flow import FLOW_NAME, run_workflow
+from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.runs import service as runs
+from lightning_flows.runs.models import Run
+from lightning_flows.runs.states import RESUMABLE_RUN_STATES, RunState
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """Executes up to `concurrency` runs at once in this process."""
+
+    def __init__(
+        self,
+        concurrency: int = 4,
+        *,
+        name: str | None = None,
+        poll_interval: float = 0.05,
+        prefect_poll_interval: float = 2.0,
+    ) -> None:
+        self.concurrency = concurrency
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.poll_interval = poll_interval
+        self.prefect_poll_interval = prefect_poll_interval
+        self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="lightning-run")
+        self._active: dict[uuid.UUID, Future[None]] = {}
+        self._lock = threading.Lock()
+        self._last_prefect_poll = 0.0
+        self.stopping = threading.Event()
+
+    def serve(self) -> None:
+        """Poll and execute until `stop()` is called."""
+        log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
+        while not self.stopping.is_set():
+            try:
+                started = self.poll_once()
+            except Exception:
+                log.exception("worker poll failed; retrying")
+                started = 0
+            if not started:
+                self.stopping.wait(self.poll_interval)
+        self._threads.shutdown(wait=True)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def poll_once(self) -> int:
+        """Start what is waiting (database first, then Prefect); returns how many started."""
+        started = self._start_available_runs()
+        now = time.monotonic()
+        if now - self._last_prefect_poll >= self.prefect_poll_interval:
+            self._last_prefect_poll = now
+            started += self._start_scheduled_flow_runs()
+        return started
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.busy and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return sum(1 for f in self._active.values() if not f.done())
+
+    def _free(self) -> int:
+        return self.concurrency - self.busy
+
+    def _start_available_runs(self) -> int:
+        free = self._free()
+        if free <= 0:
+            return 0
+        with session_scope() as session:
+            run_ids = session.exec(
+                select(Run.id)
+                .where(Run.state == RunState.AVAILABLE.value)
+                .order_by(col(Run.priority), col(Run.inserted_at))
+                .limit(free)
+            ).all()
+        started = 0
+        for run_id in run_ids:
+            flow_run_id = ensure_flow_run(run_id)
+            with session_scope() as session:
+                if not runs.claim_run(session, run_id, self.name):
+                    continue
+            self._submit(run_id, flow_run_id)
+            started += 1
+        return started
+
+    def _start_scheduled_flow_runs(self) -> int:
+        free = self._free()
+        if free <= 0:
+            return 0
+        flow_runs = prefect_client().read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+                next_scheduled_start_time=FlowRunFilterNextScheduledStartTime(before_=utcnow()),
+            ),
+            limit=free,
+        )
+        started = 0
+        for flow_run in flow_runs:
+            ours, run_id = self._run_of(flow_run)
+            if not ours:
+                continue
+            self._submit(run_id or flow_run.id, flow_run.id)
+            started += 1
+        return started
+
+    def _run_of(self, flow_run: FlowRun) -> tuple[bool, uuid.UUID | None]:
+        """(should this worker execute it now, the run it executes: None = it creates one).
+
+        Flow runs of `available` runs are left to the database path; a flow run
+        of a finished run is a retry from the Prefect UI and resumes that run.
+        """
+        raw = (flow_run.parameters or {}).get("run_id")
+        if raw is None:
+            return flow_run.id not in self._active, None
+        run_id = uuid.UUID(str(raw))
+        if run_id in self._active and not self._active[run_id].done():
+            return False, run_id
+        with session_scope() as session:
+            run = session.get(Run, run_id)
+            resumable = run is not None and RunState(run.state) in RESUMABLE_RUN_STATES
+        return resumable, run_id
+
+    def _submit(self, key: uuid.UUID, flow_run_id: uuid.UUID) -> None:
+        with self._lock:
+            self._active = {k: f for k, f in self._active.items() if not f.done()}
+            self._active[key] = self._threads.submit(self._execute, key, flow_run_id)
+
+    def _execute(self, run_id: uuid.UUID, flow_run_id: uuid.UUID) -> None:
+        try:
+            flow_run = prefect_client().read_flow_run(flow_run_id)
+            # The heartbeat thread is joined at exit (up to 1 s per run); the platform
+            # detects lost runs itself, from the run table.
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                run_flow(
+                    run_workflow,
+                    flow_run=flow_run,
+                    parameters=flow_run.parameters,
+                    return_type="state",
+                )
+        except Exception:
+            log.exception("flow run %s of run %s failed to execute", flow_run_id, run_id)
+        finally:
+            self._release_if_stuck(run_id)
+
+    def _release_if_stuck(self, run_id: uuid.UUID) -> None:
+        """A run still `claimed` after its flow ended never started: end it visibly."""
+        with session_scope() as session:
+            run = session.get(Run, run_id)
+            if run is not None and run.state == RunState.CLAIMED.value:
+                runs.set_run_state(session, run, RunState.EXCEPTION, error_type="EngineError")

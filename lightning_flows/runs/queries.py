@@ -1,0 +1,258 @@
+"""Reading what the engine recorded: runs and their steps, log lines, dataclips, work orders.
+
+The history search compares with ILIKE against ``CAST(body AS TEXT)`` and
+``message``: on PostgreSQL these are exactly the expressions of the trigram
+indexes ``ix_dataclips_body_trgm`` and ``ix_log_lines_message_trgm``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from lightning_flows.core.errors import InvalidInput, NotFound
+from lightning_flows.core.pagination import Page, PageParams, paginate
+from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkOrder
+from lightning_flows.runs.schemas import (
+    DataclipPublic,
+    LogLinePublic,
+    RunDetail,
+    RunSummary,
+    StepPublic,
+    WorkOrderFilters,
+    WorkOrderListItem,
+)
+from lightning_flows.runs.states import WorkOrderState
+from lightning_flows.workflows.models import Workflow, WorkflowSnapshot
+
+_ESCAPE = "\\"
+
+
+def get_run(session: Session, run_id: uuid.UUID) -> tuple[Run, WorkOrder]:
+    """A run with its work order (which names the project), or NotFound."""
+    row = session.exec(
+        select(Run, WorkOrder)
+        .join(WorkOrder, col(WorkOrder.id) == col(Run.work_order_id))
+        .where(col(Run.id) == run_id)
+    ).first()
+    if row is None:
+        raise NotFound("Run not found.")
+    return row[0], row[1]
+
+
+def run_detail(session: Session, run: Run, work_order: WorkOrder) -> RunDetail:
+    """A run and its steps in execution order, job names taken from the run's snapshot."""
+    snapshot = session.get(WorkflowSnapshot, run.snapshot_id)
+    jobs = (snapshot.document.get("jobs") or []) if snapshot else []
+    names = {str(job.get("id")): job.get("name") for job in jobs}
+    steps = session.exec(
+        select(Step)
+        .where(col(Step.run_id) == run.id)
+        .order_by(
+            sa.func.coalesce(col(Step.started_at), col(Step.inserted_at)),
+            col(Step.inserted_at),
+            col(Step.id),
+        )
+    ).all()
+    return RunDetail.model_validate(
+        {
+            **run.model_dump(),
+            "workflow_id": work_order.workflow_id,
+            "project_id": work_order.project_id,
+            "steps": [
+                StepPublic.model_validate({**s.model_dump(), "job_name": names.get(str(s.job_id))})
+                for s in steps
+            ],
+        }
+    )
+
+
+def list_log_lines(
+    session: Session, run_id: uuid.UUID, params: PageParams, *, step_id: uuid.UUID | None = None
+) -> Page[LogLinePublic]:
+    """A run's log lines in time order, optionally those of one step."""
+    statement = select(LogLine).where(col(LogLine.run_id) == run_id)
+    if step_id is not None:
+        statement = statement.where(col(LogLine.step_id) == step_id)
+    statement = statement.order_by(col(LogLine.timestamp), col(LogLine.id))
+    page = paginate(session, statement, params)
+    items = [LogLinePublic.model_validate(line, from_attributes=True) for line in page.items]
+    return Page[LogLinePublic](
+        items=items, page=page.page, page_size=page.page_size, total=page.total
+    )
+
+
+def get_dataclip(session: Session, dataclip_id: uuid.UUID) -> Dataclip:
+    dataclip = session.get(Dataclip, dataclip_id)
+    if dataclip is None:
+        raise NotFound("Dataclip not found.")
+    return dataclip
+
+
+def dataclip_public(dataclip: Dataclip) -> DataclipPublic:
+    """A dataclip as shown to users: nothing of its content survives a wipe."""
+    wiped = dataclip.wiped_at is not None
+    return DataclipPublic.model_validate(
+        {
+            **dataclip.model_dump(),
+            "body": None if wiped else dataclip.body,
+            "request": None if wiped else dataclip.request,
+        }
+    )
+
+
+def parse_states(values: Iterable[str]) -> list[WorkOrderState]:
+    """Work order states named by a client; InvalidInput names any unknown one."""
+    values = list(values)
+    known = [state.value for state in WorkOrderState]
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown work order status {', '.join(repr(v) for v in unknown)}; "
+            f"use one of: {', '.join(known)}."
+        )
+    return [WorkOrderState(v) for v in dict.fromkeys(values)]
+
+
+def list_work_orders(
+    session: Session, project_id: uuid.UUID, filters: WorkOrderFilters, params: PageParams
+) -> Page[WorkOrderListItem]:
+    """A project's work orders, newest first, each with its runs (newest first)."""
+    statement = work_orders_statement(project_id, filters, dialect=session.get_bind().dialect.name)
+    page = paginate(session, statement, params)
+    orders: list[WorkOrder] = page.items
+    names = _workflow_names(session, {wo.workflow_id for wo in orders})
+    runs = _runs_by_work_order(session, [wo.id for wo in orders])
+    items = [
+        WorkOrderListItem.model_validate(
+            {**wo.model_dump(), "workflow_name": names[wo.workflow_id], "runs": runs[wo.id]}
+        )
+        for wo in orders
+    ]
+    return Page[WorkOrderListItem](
+        items=items, page=page.page, page_size=page.page_size, total=page.total
+    )
+
+
+def work_orders_statement(
+    project_id: uuid.UUID, filters: WorkOrderFilters, *, dialect: str = "postgresql"
+) -> SelectOfScalar[WorkOrder]:
+    """The SELECT of a project's work orders matching `filters`, newest first.
+
+    `dialect` is the database's: SQLite stores JSON with non-ASCII escaped.
+    """
+    return (
+        select(WorkOrder)
+        .where(col(WorkOrder.project_id) == project_id, *_conditions(filters, dialect))
+        .order_by(col(WorkOrder.inserted_at).desc(), col(WorkOrder.id).desc())
+    )
+
+
+def _conditions(filters: WorkOrderFilters, dialect: str) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.states:
+        conditions.append(col(WorkOrder.state).in_([s.value for s in filters.states]))
+    if filters.workflow_id is not None:
+        conditions.append(col(WorkOrder.workflow_id) == filters.workflow_id)
+    bounds = (
+        (col(WorkOrder.inserted_at), filters.since, filters.until),
+        (col(WorkOrder.last_activity), filters.last_activity_since, filters.last_activity_until),
+    )
+    for column, lower, upper in bounds:
+        if lower is not None:
+            conditions.append(column >= lower)
+        if upper is not None:
+            conditions.append(column < upper)
+    text = (filters.search or "").strip()
+    if text:
+        conditions.append(_search_condition(text, ascii_json=dialect == "sqlite"))
+    return conditions
+
+
+def like_pattern(text: str) -> str:
+    """A `%text%` pattern in which the user's `%`, `_` and backslashes match literally."""
+    for char in (_ESCAPE, "%", "_"):
+        text = text.replace(char, _ESCAPE + char)
+    return f"%{text}%"
+
+
+def json_forms(text: str, *, ascii_json: bool) -> list[str]:
+    """`text` as typed and as it is written inside a JSON string in a stored body.
+
+    A body's text escapes quotes and backslashes; SQLite's also escapes
+    non-ASCII characters (``José`` is stored as ``Jos\\u00e9``).
+    """
+    return list(dict.fromkeys([text, json.dumps(text, ensure_ascii=ascii_json)[1:-1]]))
+
+
+def _search_condition(text: str, *, ascii_json: bool) -> ColumnElement[bool]:
+    """The work order's input, any step's input/output, or any log line contains `text`."""
+    pattern = like_pattern(text)
+    body_text = sa.cast(col(Dataclip.body), sa.Text)
+    body_patterns = [like_pattern(form) for form in json_forms(text, ascii_json=ascii_json)]
+
+    def body_matches() -> ColumnElement[bool]:
+        return sa.and_(
+            col(Dataclip.wiped_at).is_(None),
+            sa.or_(*(body_text.ilike(p, escape=_ESCAPE) for p in body_patterns)),
+        )
+
+    in_input = (
+        select(Dataclip.id)
+        .where(col(Dataclip.id) == col(WorkOrder.dataclip_id), body_matches())
+        .exists()
+    )
+    in_steps = (
+        select(Step.id)
+        .join(Run, col(Run.id) == col(Step.run_id))
+        .join(
+            Dataclip,
+            sa.or_(
+                col(Dataclip.id) == col(Step.input_dataclip_id),
+                col(Dataclip.id) == col(Step.output_dataclip_id),
+            ),
+        )
+        .where(col(Run.work_order_id) == col(WorkOrder.id), body_matches())
+        .exists()
+    )
+    in_logs = (
+        select(LogLine.id)
+        .join(Run, col(Run.id) == col(LogLine.run_id))
+        .where(
+            col(Run.work_order_id) == col(WorkOrder.id),
+            col(LogLine.message).ilike(pattern, escape=_ESCAPE),
+        )
+        .exists()
+    )
+    return sa.or_(in_input, in_steps, in_logs)
+
+
+def _workflow_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Workflow.id, Workflow.name).where(col(Workflow.id).in_(ids)))
+    return dict(rows.all())
+
+
+def _runs_by_work_order(
+    session: Session, work_order_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[RunSummary]]:
+    """Every run of the given work orders, in one query, newest first per work order."""
+    grouped: dict[uuid.UUID, list[RunSummary]] = defaultdict(list)
+    if not work_order_ids:
+        return grouped
+    runs = session.exec(
+        select(Run)
+        .where(col(Run.work_order_id).in_(work_order_ids))
+        .order_by(col(Run.inserted_at).desc(), col(Run.id).desc())
+    ).all()
+    for run in runs:
+        grouped[run.work_order_id].append(RunSummary.model_validate(run, from_attributes=True))
+    return grouped

@@ -1,0 +1,109 @@
+"""Response types of the history API: runs with their steps, log lines, dataclips, work orders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from lightning_flows.runs.models import DataclipType, ExitReason
+from lightning_flows.runs.states import RunState, WorkOrderState
+
+
+class StepPublic(BaseModel):
+    """One job's execution; `job_name` is the name the job had in the run's snapshot."""
+
+    id: uuid.UUID
+    job_id: uuid.UUID
+    job_name: str | None
+    exit_reason: ExitReason | None
+    error_type: str | None
+    error_message: str | None
+    input_dataclip_id: uuid.UUID | None
+    output_dataclip_id: uuid.UUID | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    prefect_task_run_id: uuid.UUID | None
+
+
+class RunDetail(BaseModel):
+    id: uuid.UUID
+    work_order_id: uuid.UUID
+    workflow_id: uuid.UUID
+    project_id: uuid.UUID
+    state: RunState
+    error_type: str | None
+    priority: int
+    inserted_at: datetime
+    claimed_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    prefect_flow_run_id: uuid.UUID | None
+    starting_job_id: uuid.UUID | None
+    starting_trigger_id: uuid.UUID | None
+    dataclip_id: uuid.UUID | None
+    steps: list[StepPublic]
+
+
+class LogLinePublic(BaseModel):
+    id: uuid.UUID
+    timestamp: datetime
+    level: str
+    source: str
+    step_id: uuid.UUID | None
+    message: str
+
+
+class DataclipPublic(BaseModel):
+    """A dataclip; `body` and `request` are null once it has been wiped."""
+
+    id: uuid.UUID
+    type: DataclipType
+    body: Any
+    request: dict[str, Any] | None
+    name: str | None
+    wiped_at: datetime | None
+    inserted_at: datetime
+
+
+class RunSummary(BaseModel):
+    id: uuid.UUID
+    state: RunState
+    error_type: str | None
+    inserted_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class WorkOrderListItem(BaseModel):
+    """A work order in the history list, with its runs newest first."""
+
+    id: uuid.UUID
+    workflow_id: uuid.UUID
+    workflow_name: str
+    trigger_id: uuid.UUID | None
+    state: WorkOrderState
+    dataclip_id: uuid.UUID | None
+    inserted_at: datetime
+    last_activity: datetime
+    runs: list[RunSummary]
+
+
+class WorkOrderFilters(BaseModel):
+    """History filters; every one is optional and they combine with AND.
+
+    `since`/`until` bound the received time (inserted_at), `last_activity_*`
+    the last activity; lower bounds are inclusive, upper bounds exclusive.
+    `search` is a case-insensitive substring of an input/output dataclip body
+    or a log line message.
+    """
+
+    states: list[WorkOrderState] = Field(default_factory=list)
+    workflow_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    last_activity_since: datetime | None = None
+    last_activity_until: datetime | None = None
+    search: str | None = None
