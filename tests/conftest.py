@@ -127,7 +127,7 @@ def prefect_server() -> Iterator[str]:
     try:
         yield server.api_url
     finally:
-        from prefect.logging.handlers import APILogHandler
+        from prefect.logging.handlers import APILogWorker
 
-        APILogHandler.flush()
+        APILogWorker.drain_all(timeout=5)
         server.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from lightning_flows.core import migrate
 from lightning_flows.core.config import get_settings
 
 app = typer.Typer(help="Manage the platform database.", no_args_is_help=True)
@@ -13,6 +12,8 @@ app = typer.Typer(help="Manage the platform database.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade() -> None:
     """Apply every pending migration to the configured database."""
+    from lightning_flows.core import migrate
+
     migrate.upgrade()
     typer.echo(f"Database is up to date ({_display(get_settings().resolved_database_url)}).")
 

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from lightning_flows.core import migrate
 from lightning_flows.core.config import get_settings
 
 
@@ -24,6 +23,7 @@ def up(
     """
     import uvicorn
 
+    from lightning_flows.core import migrate
     from lightning_flows.engine.prefect_server import start_prefect_server
 
     settings = get_settings()

@@ -7,9 +7,6 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from lightning_flows.accounts import service
-from lightning_flows.accounts.schemas import UserCreate
-from lightning_flows.core.db import session_scope
 from lightning_flows.core.errors import DomainError
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -27,6 +24,10 @@ def create_user(
     last_name: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Create a user who can sign in with EMAIL and PASSWORD."""
+    from lightning_flows.accounts import service
+    from lightning_flows.accounts.schemas import UserCreate
+    from lightning_flows.core.db import session_scope
+
     try:
         data = UserCreate(
             email=email,
@@ -53,6 +54,9 @@ def create_token(
     name: Annotated[str, typer.Option(help="A label to recognise it by.")] = "cli",
 ) -> None:
     """Create a personal access token and print it once (it is not stored in clear)."""
+    from lightning_flows.accounts import service
+    from lightning_flows.core.db import session_scope
+
     with session_scope() as session:
         try:
             user = service.get_user_by_email(session, email)

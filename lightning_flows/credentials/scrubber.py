@@ -29,6 +29,7 @@ NON_SECRET_KEYS = frozenset(
 _USER_KEYS = ("username", "user", "email", "clientId", "client_id")
 _PASSWORD_KEYS = ("password", "pass", "clientSecret", "client_secret", "apiKey", "token")
 MASK = "***"
+MIN_SECRET_NUMBER_DIGITS = 4
 
 
 def secret_values(body: dict[str, Any]) -> set[str]:
@@ -55,8 +56,12 @@ def _collect(value: Any, found: set[str], key: str | None = None) -> None:
             _collect(item, found, key)
     elif isinstance(value, bool) or value is None:
         return
-    elif isinstance(value, str | int | float):
-        found.add(str(value))
+    elif isinstance(value, int | float):
+        # Small numbers are settings (retries, timeouts), not secrets; a PIN has 4+ digits.
+        if len(str(value)) >= MIN_SECRET_NUMBER_DIGITS:
+            found.add(str(value))
+    elif isinstance(value, str):
+        found.add(value)
 
 
 class Scrubber:

@@ -61,10 +61,11 @@ def run_workflow(run_id: str | None = None, workflow_id: str | None = None) -> A
 
 
 def _finish(ctx: RunContext, recorder: RunRecorder, result: WalkResult) -> Any:
+    # Retention first: once a run shows as finished, its data already obeys the policy.
+    recorder.finish_run(result.state == "success", ctx.input_dataclip_id)
     with session_scope() as session:
         run = runs.get_run(session, ctx.run_id)
         runs.set_run_state(session, run, RunState(result.state), error_type=result.error_type)
-    recorder.finish_run(result.state == "success", ctx.input_dataclip_id)
     message = f"Run {result.state}" + (
         f": {result.error_type}: {recorder.scrubber.text(result.error_message or '')}"
         if result.error_type

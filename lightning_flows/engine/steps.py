@@ -117,6 +117,8 @@ class RunExecutor:
                 error_message=str(exc),
                 state=None,
             )
+        if result.error_message and result.error_line and "line" not in result.error_message:
+            result.error_message = f"{result.error_message} (line {result.error_line})"
         lines = [(e.timestamp, e.level, e.source, e.message) for e in result.logs]
         self.recorder.logs(lines, step_id)
         self._forward_to_prefect(lines)
