@@ -22,7 +22,7 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
     """Bring the database up to `revision` (creating the SQLite file if needed)."""
     settings = get_settings()
     if (url or settings.resolved_database_url).startswith("sqlite"):
