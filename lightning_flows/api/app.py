@@ -8,8 +8,9 @@ from fastapi import FastAPI
 
 from lightning_flows import __version__
 from lightning_flows.api.errors import register_error_handlers
-from lightning_flows.api.routes import health, projects, runs, workflows
+from lightning_flows.api.routes import health, projects, runs, webhook_auth, workflows
 from lightning_flows.core.config import get_settings
+from lightning_flows.webhooks import routes as webhooks
 
 
 def create_app() -> FastAPI:
@@ -27,4 +28,6 @@ def create_app() -> FastAPI:
         enable_deployment_sync()
     for module in (health, projects, runs, workflows):
         app.include_router(module.router)
+    app.include_router(webhook_auth.router)
+    app.include_router(webhooks.router)
     return app

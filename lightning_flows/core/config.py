@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     step_memory_limit_mb: int = Field(default=500, ge=32)
     state_limit_bytes: int = Field(default=10_000_000, ge=1024)
     page_size_max: int = 100
+    webhook_max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    webhook_reply_timeout_seconds: float = Field(default=30.0, gt=0)
+    webhook_rate_limit_per_second: float = Field(
+        default=0.0, ge=0, description="Per trigger and API process; 0 = unlimited."
+    )
+    webhook_rate_limit_burst: int = Field(default=50, ge=1)
+    max_run_duration_seconds: float = Field(
+        default=900.0, gt=0, description="A run claimed longer than this (plus grace) is lost."
+    )
+    lost_run_grace_seconds: float = Field(default=60.0, ge=0)
 
     @property
     def resolved_database_url(self) -> str:

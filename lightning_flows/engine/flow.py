@@ -52,19 +52,26 @@ def run_workflow(run_id: str | None = None, workflow_id: str | None = None) -> A
                     )
                 ]
             )
-        result = walk(ctx.plan, ctx.initial_state, RunExecutor(ctx, recorder))
+        executor = RunExecutor(ctx, recorder)
+        result = walk(ctx.plan, ctx.initial_state, executor)
     except Exception as exc:
         log.exception("run %s failed inside the engine", run_id)
-        _finish(ctx, recorder, WalkResult("exception", None, type(exc).__name__, str(exc)))
+        _finish(ctx, recorder, WalkResult("exception", None, type(exc).__name__, str(exc)), None)
         raise
-    return _finish(ctx, recorder, result)
+    return _finish(ctx, recorder, result, executor.final_dataclip_id(result))
 
 
-def _finish(ctx: RunContext, recorder: RunRecorder, result: WalkResult) -> Any:
+def _finish(
+    ctx: RunContext,
+    recorder: RunRecorder,
+    result: WalkResult,
+    final_dataclip_id: uuid.UUID | None,
+) -> Any:
     # Retention first: once a run shows as finished, its data already obeys the policy.
     recorder.finish_run(result.state == "success", ctx.input_dataclip_id)
     with session_scope() as session:
         run = runs.get_run(session, ctx.run_id)
+        run.final_dataclip_id = final_dataclip_id
         runs.set_run_state(session, run, RunState(result.state), error_type=result.error_type)
     message = f"Run {result.state}" + (
         f": {result.error_type}: {recorder.scrubber.text(result.error_message or '')}"

@@ -26,7 +26,7 @@ from lightning_flows.engine.context import RunContext
 from lightning_flows.engine.plan import PlanStep
 from lightning_flows.engine.recording import RunRecorder
 from lightning_flows.engine.runtime import get_pool, installed_adaptor
-from lightning_flows.engine.walker import StepOutcome
+from lightning_flows.engine.walker import StepOutcome, WalkResult
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -97,6 +97,13 @@ class RunExecutor:
         if isinstance(outcome, StepOutcome):
             return outcome
         return StepOutcome("exception", None, type(outcome).__name__, str(outcome))
+
+    def final_dataclip_id(self, result: WalkResult) -> uuid.UUID | None:
+        """The output of the run's last leaf (or of its last step when it ended early)."""
+        node = result.leaves[-1] if result.leaves else None
+        if node is None and result.executed:
+            node = result.executed[-1][0]
+        return self._outputs.get(node) if node else None
 
     def evaluate(self, expression: str, state: dict[str, Any]) -> bool:
         return get_pool().evaluate_condition(expression, state)

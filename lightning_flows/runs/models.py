@@ -92,6 +92,9 @@ class Run(SQLModel, table=True):
     starting_job_id: uuid.UUID | None = None
     starting_trigger_id: uuid.UUID | None = None
     dataclip_id: uuid.UUID | None = fk("dataclips.id", ondelete="SET NULL", nullable=True)
+    final_dataclip_id: uuid.UUID | None = fk(
+        "dataclips.id", ondelete="SET NULL", nullable=True, index=False
+    )
     state: str = Field(default=RunState.AVAILABLE.value, max_length=16)
     error_type: str | None = Field(default=None, max_length=255)
     priority: int = Field(default=1, description="0 = immediate (manual), 1 = normal")

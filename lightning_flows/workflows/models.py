@@ -53,6 +53,9 @@ class Workflow(SQLModel, table=True):
     project_id: uuid.UUID = fk("projects.id")
     name: str = Field(max_length=255)
     concurrency: int | None = None
+    retry_lost_runs: bool = Field(
+        default=False, description="Start a run again when its worker died mid-run."
+    )
     positions: dict[str, Any] = json_column(nullable=False, default=dict)
     lock_version: int = 0
     prefect_deployment_id: uuid.UUID | None = None

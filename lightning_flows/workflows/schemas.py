@@ -46,6 +46,7 @@ class WorkflowDocument(BaseModel):
 
     name: str = Field(min_length=1, max_length=255)
     concurrency: int | None = Field(default=None, ge=1)
+    retry_lost_runs: bool = False
     positions: dict[str, Any] = Field(default_factory=dict)
     lock_version: int | None = Field(
         default=None, description="When given, the save is refused if someone saved since."
@@ -74,6 +75,7 @@ class WorkflowPublic(BaseModel):
     project_id: uuid.UUID
     name: str
     concurrency: int | None
+    retry_lost_runs: bool
     positions: dict[str, Any]
     lock_version: int
     jobs: list[JobPublic]

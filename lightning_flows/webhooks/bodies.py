@@ -1,0 +1,122 @@
+"""Turning a webhook request body into a dataclip body, by content type."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from defusedxml import ElementTree
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+SUPPORTED = (
+    "application/json, application/x-www-form-urlencoded, multipart/form-data, "
+    "application/xml, text/xml, text/plain"
+)
+REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
+
+
+class BodyError(Exception):
+    """The body cannot be accepted: `status` is 415 (type) or 422 (content)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def parse_body(content_type: str | None, raw: bytes) -> Any:
+    """The JSON value stored for `raw` (multipart is handled by `parse_multipart`)."""
+    kind = media_type(content_type)
+    if not raw.strip():
+        return {}
+    if kind == "application/json" or kind.endswith("+json") or kind == "":
+        return _json(raw, strict=bool(kind))
+    if kind == "application/x-www-form-urlencoded":
+        fields = parse_qs(_text(raw), keep_blank_values=True)
+        return {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
+    if kind in ("application/xml", "text/xml") or kind.endswith("+xml"):
+        text = _text(raw)
+        try:
+            ElementTree.fromstring(text)
+        except Exception as exc:  # defusedxml raises several kinds, all meaning "refused"
+            raise BodyError(422, f"The XML body is not well-formed or not allowed: {exc}") from exc
+        return text
+    if kind.startswith("text/"):
+        return _text(raw)
+    raise BodyError(415, f"Unsupported content type '{kind}'. Send one of: {SUPPORTED}.")
+
+
+def _json(raw: bytes, *, strict: bool) -> Any:
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise BodyError(422, "The JSON body is not valid UTF-8.") from exc
+    except json.JSONDecodeError as exc:
+        if not strict:
+            raise BodyError(
+                415, f"Send a Content-Type header (the body is not JSON). Supported: {SUPPORTED}."
+            ) from exc
+        raise BodyError(
+            422, f"The JSON body is invalid: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from exc
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(422, "The body is not valid UTF-8 text.") from exc
+
+
+async def parse_multipart(raw: bytes, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """Fields as strings; files as {filename, content_type, size, content_base64}."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    request = Request({"type": "http", "method": "POST", "headers": headers}, receive)
+    try:
+        form = await request.form(max_files=100, max_fields=1000)
+    except Exception as exc:  # starlette raises MultiPartException / ValueError variants
+        raise BodyError(422, f"The multipart body is invalid: {exc}") from exc
+    result: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        item: Any = value
+        if isinstance(value, UploadFile):
+            content = await value.read()
+            item = {
+                "filename": value.filename,
+                "content_type": value.content_type,
+                "size": len(content),
+                "content_base64": base64.b64encode(content).decode(),
+            }
+        if key in result:
+            existing = result[key]
+            result[key] = [*existing, item] if isinstance(existing, list) else [existing, item]
+        else:
+            result[key] = item
+    return result
+
+
+def request_metadata(request: Request) -> dict[str, Any]:
+    """What the dataclip keeps of the request: credentials redacted."""
+    return {
+        "method": request.method,
+        "path": request.url.path,
+        "query_params": dict(request.query_params),
+        "headers": {
+            k: ("[REDACTED]" if k in REDACTED_HEADERS else v) for k, v in request.headers.items()
+        },
+    }
