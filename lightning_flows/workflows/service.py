@@ -159,6 +159,7 @@ def _save(
         doc.concurrency,
         doc.positions,
     )
+    workflow.retry_lost_runs = doc.retry_lost_runs
     workflow.lock_version += 1
     touch(workflow)
     try:
