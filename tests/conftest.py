@@ -131,3 +131,26 @@ def prefect_server() -> Iterator[str]:
 
         APILogWorker.drain_all(timeout=5)
         server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_node_pool() -> Iterator[None]:
+    yield
+    from lightning_flows.engine.runtime import close_pool
+
+    close_pool()
+
+
+@pytest.fixture
+def worker(prefect_server: str) -> Iterator[object]:
+    """A worker serving in a background thread for the test's duration."""
+    import threading
+
+    from lightning_flows.engine.worker import Worker
+
+    w = Worker(concurrency=2, prefect_poll_interval=0.3)
+    thread = threading.Thread(target=w.serve, daemon=True)
+    thread.start()
+    yield w
+    w.stop()
+    thread.join(timeout=60)

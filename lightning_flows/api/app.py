@@ -8,7 +8,14 @@ from fastapi import FastAPI
 
 from lightning_flows import __version__
 from lightning_flows.api.errors import register_error_handlers
-from lightning_flows.api.routes import health, projects, runs, webhook_auth, workflows
+from lightning_flows.api.routes import (
+    health,
+    projects,
+    run_requests,
+    runs,
+    webhook_auth,
+    workflows,
+)
 from lightning_flows.core.config import get_settings
 from lightning_flows.webhooks import routes as webhooks
 
@@ -26,7 +33,7 @@ def create_app() -> FastAPI:
         from lightning_flows.engine.deployments import enable_deployment_sync
 
         enable_deployment_sync()
-    for module in (health, projects, runs, workflows):
+    for module in (health, projects, runs, run_requests, workflows):
         app.include_router(module.router)
     app.include_router(webhook_auth.router)
     app.include_router(webhooks.router)

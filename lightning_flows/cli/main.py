@@ -8,6 +8,7 @@ import typer
 
 from lightning_flows.cli import db as db_commands
 from lightning_flows.cli import run as run_command
+from lightning_flows.cli import runs as runs_commands
 from lightning_flows.cli import up as up_command
 from lightning_flows.cli import users as user_commands
 from lightning_flows.cli import worker as worker_command
@@ -18,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db_commands.app, name="db")
+app.add_typer(runs_commands.app, name="runs")
 app.add_typer(user_commands.users_app, name="users")
 app.add_typer(user_commands.tokens_app, name="tokens")
 app.command("up")(up_command.up)

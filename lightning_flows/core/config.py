@@ -55,6 +55,7 @@ class Settings(BaseSettings):
         default=900.0, gt=0, description="A run claimed longer than this (plus grace) is lost."
     )
     lost_run_grace_seconds: float = Field(default=60.0, ge=0)
+    lost_run_sweep_seconds: float = Field(default=10.0, gt=0, description="How often workers look.")
 
     @property
     def resolved_database_url(self) -> str:

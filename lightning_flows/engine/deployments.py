@@ -12,6 +12,8 @@ import logging
 import re
 import uuid
 
+from prefect.client.schemas.actions import DeploymentScheduleCreate
+from prefect.client.schemas.schedules import CronSchedule
 from prefect.exceptions import ObjectNotFound
 from sqlmodel import select
 
@@ -20,7 +22,7 @@ from lightning_flows.engine.flow import ENTRYPOINT, FLOW_NAME
 from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.projects.models import Project
 from lightning_flows.workflows.events import WorkflowChanged
-from lightning_flows.workflows.models import Trigger, Workflow
+from lightning_flows.workflows.models import Trigger, TriggerType, Workflow
 
 log = logging.getLogger(__name__)
 _flow_id: uuid.UUID | None = None
@@ -54,6 +56,16 @@ def sync_deployment(workflow_id: uuid.UUID) -> uuid.UUID | None:
         assert project is not None  # noqa: S101
         triggers = session.exec(select(Trigger).where(Trigger.workflow_id == workflow.id)).all()
         enabled = any(t.enabled for t in triggers)
+        schedules = [
+            DeploymentScheduleCreate(
+                schedule=CronSchedule(cron=t.cron_expression, timezone=t.cron_timezone),
+                active=t.enabled,
+                parameters={"trigger_id": str(t.id)},
+                slug=f"trigger-{t.id}",
+            )
+            for t in triggers
+            if t.type == TriggerType.CRON.value and t.cron_expression
+        ]
         deployment_id = client.create_deployment(
             flow_id=engine_flow_id(),
             name=deployment_name(project.name, workflow.name),
@@ -62,6 +74,7 @@ def sync_deployment(workflow_id: uuid.UUID) -> uuid.UUID | None:
             description=f"Workflow '{workflow.name}' of project '{project.name}'.",
             entrypoint=ENTRYPOINT,
             paused=not enabled,
+            schedules=schedules,
             enforce_parameter_schema=False,
         )
         if workflow.prefect_deployment_id not in (None, deployment_id):

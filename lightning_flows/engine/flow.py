@@ -29,12 +29,15 @@ log = logging.getLogger(__name__)
 
 
 @flow(name=FLOW_NAME, persist_result=False, validate_parameters=False, log_prints=False)
-def run_workflow(run_id: str | None = None, workflow_id: str | None = None) -> Any:
-    """Execute run `run_id` (created by a webhook, a cron tick or a person)."""
+def run_workflow(
+    run_id: str | None = None, workflow_id: str | None = None, trigger_id: str | None = None
+) -> Any:
+    """Execute run `run_id` (created by a webhook or a person), or start a run of
+    `workflow_id` (a cron schedule passes its `trigger_id`; a deployment run neither)."""
     if run_id is None:
         if workflow_id is None:
             raise ValueError("run_workflow needs a run_id (or a workflow_id to start one)")
-        run_id = str(_new_run_for(uuid.UUID(workflow_id)))
+        run_id = str(_new_run_for(uuid.UUID(workflow_id), trigger_id))
     run_uuid = uuid.UUID(run_id)
     with session_scope() as session:
         run, resumed = runs.start_run(session, run_uuid)
@@ -88,8 +91,14 @@ def _finish(
     return state
 
 
-def _new_run_for(workflow_id: uuid.UUID) -> uuid.UUID:
-    """A flow run started in Prefect (its UI or a schedule) without a run: create one."""
+def _new_run_for(workflow_id: uuid.UUID, trigger_id: str | None) -> uuid.UUID:
+    """A flow run started in Prefect (a schedule or its UI) without a run: create one."""
+    from prefect.context import FlowRunContext
+
     from lightning_flows.engine.manual import enqueue_from_prefect
 
-    return enqueue_from_prefect(workflow_id)
+    ctx = FlowRunContext.get()
+    flow_run_id = ctx.flow_run.id if ctx and ctx.flow_run else None
+    return enqueue_from_prefect(
+        workflow_id, uuid.UUID(trigger_id) if trigger_id else None, flow_run_id
+    )

@@ -30,15 +30,17 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.flow_engine import run_flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from sqlmodel import col, select
 
+from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.engine.dispatch import ensure_flow_run
 from lightning_flows.engine.flow import FLOW_NAME, run_workflow
 from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.recovery import sweep_lost_runs
 from lightning_flows.runs import service as runs
 from lightning_flows.runs.models import Run
+from lightning_flows.runs.queue import claim_within_limits, startable_runs
 from lightning_flows.runs.states import RESUMABLE_RUN_STATES, RunState
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class Worker:
         name: str | None = None,
         poll_interval: float = 0.05,
         prefect_poll_interval: float = 2.0,
+        sweep_interval: float | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
@@ -63,6 +66,8 @@ class Worker:
         self._active: dict[uuid.UUID, Future[None]] = {}
         self._lock = threading.Lock()
         self._last_prefect_poll = 0.0
+        self._last_sweep = 0.0
+        self.sweep_interval = sweep_interval or get_settings().lost_run_sweep_seconds
         self.stopping = threading.Event()
 
     def serve(self) -> None:
@@ -88,6 +93,9 @@ class Worker:
         if now - self._last_prefect_poll >= self.prefect_poll_interval:
             self._last_prefect_poll = now
             started += self._start_scheduled_flow_runs()
+        if now - self._last_sweep >= self.sweep_interval:
+            self._last_sweep = now
+            sweep_lost_runs()
         return started
 
     def wait_idle(self, timeout: float = 60) -> None:
@@ -108,17 +116,12 @@ class Worker:
         if free <= 0:
             return 0
         with session_scope() as session:
-            run_ids = session.exec(
-                select(Run.id)
-                .where(Run.state == RunState.AVAILABLE.value)
-                .order_by(col(Run.priority), col(Run.inserted_at))
-                .limit(free)
-            ).all()
+            run_ids = startable_runs(session, free)
         started = 0
         for run_id in run_ids:
             flow_run_id = ensure_flow_run(run_id)
             with session_scope() as session:
-                if not runs.claim_run(session, run_id, self.name):
+                if not claim_within_limits(session, run_id, self.name):
                     continue
             self._submit(run_id, flow_run_id)
             started += 1

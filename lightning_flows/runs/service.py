@@ -46,15 +46,17 @@ def create_work_order(
     created_by_id: uuid.UUID | None = None,
     priority: int = 1,
     commit: bool = True,
+    existing_dataclip: Dataclip | None = None,
 ) -> Enqueued:
-    """Write the input dataclip, a work order and its first run (`available`)."""
+    """Write the input dataclip (unless reusing one), a work order and its run (`available`)."""
     if trigger_id is None and start_job_id is None:
         raise InvalidInput("A run starts from a trigger or a job.")
     _check_start(snapshot, trigger_id, start_job_id)
-    dataclip = Dataclip(
+    dataclip = existing_dataclip or Dataclip(
         project_id=workflow.project_id, type=dataclip_type.value, body=body, request=request
     )
-    session.add(dataclip)
+    if existing_dataclip is None:
+        session.add(dataclip)
     work_order = WorkOrder(
         project_id=workflow.project_id,
         workflow_id=workflow.id,

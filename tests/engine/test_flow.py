@@ -8,7 +8,7 @@ from sqlmodel import Session
 from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.runs.models import Dataclip, WorkOrder
 from tests import factories
-from tests.engine.conftest import logs_of, steps_of, wait_for_run
+from tests.support.runs import logs_of, steps_of, wait_for_run
 
 pytestmark = pytest.mark.slow
 

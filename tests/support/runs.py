@@ -1,37 +1,14 @@
-"""Engine fixtures: the session's Prefect server, a running worker, waiting for runs."""
+"""Waiting for runs and reading what they recorded."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from sqlmodel import Session, col, select
 
-from lightning_flows.engine.worker import Worker
 from lightning_flows.runs.models import LogLine, Run, Step
 from lightning_flows.runs.states import FINAL_RUN_STATES
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _close_node_pool() -> Iterator[None]:
-    yield
-    from lightning_flows.engine.runtime import close_pool
-
-    close_pool()
-
-
-@pytest.fixture
-def worker(prefect_server: str) -> Iterator[Worker]:
-    """A worker serving in a background thread for the test's duration."""
-    w = Worker(concurrency=2, prefect_poll_interval=0.3)
-    thread = threading.Thread(target=w.serve, daemon=True)
-    thread.start()
-    yield w
-    w.stop()
-    thread.join(timeout=60)
 
 
 def wait_for_run(session: Session, run_id: uuid.UUID, timeout: float = 90) -> Run:
