@@ -38,6 +38,7 @@ from lightning_flows.engine.dispatch import ensure_flow_run
 from lightning_flows.engine.flow import FLOW_NAME, run_workflow
 from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.engine.recovery import sweep_lost_runs
+from lightning_flows.engine.runtime import get_pool
 from lightning_flows.runs import service as runs
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_within_limits, startable_runs
@@ -73,6 +74,8 @@ class Worker:
     def serve(self) -> None:
         """Poll and execute until `stop()` is called."""
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
+        # Start the Node processes now, not on the first run (1.5-2.5 s each).
+        threading.Thread(target=get_pool().warm_up, name="node-warm-up", daemon=True).start()
         while not self.stopping.is_set():
             try:
                 started = self.poll_once()
