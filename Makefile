@@ -3,9 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := adaptor_tasks/node
+UI_DIR := ui_extension
 PYTEST_ARGS ?=
 
-.PHONY: up install node check lint types scan test test-postgres clean
+.PHONY: up install node ui check lint types scan test test-postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +20,21 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node  ## Python and Node dependencies
+install: $(VENV)/.installed node ui  ## Python and Node dependencies, the UI bundle
 
 node: $(NODE_DIR)/node_modules/.installed
+
+# The builder's front end: npm packages bundled by esbuild into ui_extension/static/dist
+# (gitignored; served from /static, never from a CDN).
+$(UI_DIR)/node_modules/.installed: $(UI_DIR)/package-lock.json
+	cd $(UI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(UI_DIR)/static/dist/.built: $(UI_DIR)/node_modules/.installed $(wildcard $(UI_DIR)/static/src/*)
+	cd $(UI_DIR) && npm run --silent build
+	touch $@
+
+ui: $(UI_DIR)/static/dist/.built  ## Build the UI bundle (npm ci + esbuild)
 
 up: install  ## Migrate and start API/UI, embedded Prefect server and worker
 	$(BIN)/lightning-flows up
@@ -46,4 +59,4 @@ test-postgres: check  ## The suite against the local PostgreSQL
 	  $(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules .lightning .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(UI_DIR)/node_modules $(UI_DIR)/static/dist .lightning .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -2,7 +2,14 @@
 
 from sqlmodel import SQLModel
 
-from lightning_flows.accounts.models import ApiToken, AuthProvider, User, UserSession
+from lightning_flows.accounts.models import (
+    ApiToken,
+    AuthProvider,
+    InstanceSetting,
+    User,
+    UserSession,
+    UserToken,
+)
 from lightning_flows.audit.models import AuditEvent
 from lightning_flows.credentials.models import (
     Credential,
@@ -10,6 +17,7 @@ from lightning_flows.credentials.models import (
     TriggerWebhookAuthMethod,
     WebhookAuthMethod,
 )
+from lightning_flows.gitsync.models import RepoConnection
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkOrder
 from lightning_flows.workflows.models import (
@@ -30,17 +38,20 @@ __all__ = [
     "Credential",
     "Dataclip",
     "Edge",
+    "InstanceSetting",
     "Job",
     "LogLine",
     "Project",
     "ProjectCredential",
     "ProjectUser",
+    "RepoConnection",
     "Run",
     "Step",
     "Trigger",
     "TriggerWebhookAuthMethod",
     "User",
     "UserSession",
+    "UserToken",
     "WebhookAuthMethod",
     "WorkOrder",
     "Workflow",

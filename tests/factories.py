@@ -10,7 +10,7 @@ import itertools
 import uuid
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from lightning_flows.accounts import service as accounts
 from lightning_flows.accounts.models import User
@@ -160,3 +160,52 @@ def make_credential(
     session.add(link)
     session.commit()
     return link.id
+
+
+# --- security (credentials, accounts) ------------------------------------------------
+
+
+def make_owned_credential(
+    session: Session,
+    owner: User,
+    body: dict[str, Any],
+    *,
+    schema: str = "raw",
+    projects: tuple[Project, ...] = (),
+    name: str | None = None,
+) -> Any:
+    """A credential created through the service (validated, audited), shared with `projects`."""
+    from lightning_flows.credentials import service as credentials
+    from lightning_flows.credentials.schemas import CredentialCreate
+
+    data = CredentialCreate(
+        name=name or f"credential-{next(_seq)}",
+        schema=schema,
+        body=body,
+        project_ids=[p.id for p in projects],
+    )
+    return credentials.create_credential(session, owner, data)
+
+
+def enable_mfa(session: Session, user: User) -> tuple[str, list[str]]:
+    """Turn on TOTP MFA for `user`; returns (secret, backup codes).
+
+    The confirmation code's time step is forgotten so a test may sign in at once.
+    """
+    import pyotp
+
+    from lightning_flows.accounts import mfa
+
+    secret = mfa.start_enrolment(session, user)
+    codes = mfa.confirm_enrolment(session, user, pyotp.TOTP(secret).now())
+    user.mfa_last_step = None
+    session.add(user)
+    session.commit()
+    return secret, codes
+
+
+def select_links(credential_id: uuid.UUID) -> Any:
+    """A query for the project_credentials of a credential."""
+    from lightning_flows.credentials.models import ProjectCredential
+
+    return select(ProjectCredential).where(ProjectCredential.credential_id == credential_id)

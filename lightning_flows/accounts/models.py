@@ -1,4 +1,5 @@
-"""Users, personal access tokens, UI sessions and OpenID Connect providers."""
+"""Users, personal access tokens, UI sessions, one-time tokens, OpenID Connect providers
+and instance-wide settings."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ class User(SQLModel, table=True):
     mfa_enabled: bool = False
     mfa_secret: str | None = Field(default=None, sa_type=EncryptedString)
     mfa_backup_codes: list[Any] = json_column(nullable=False, default=list)
+    mfa_last_step: int | None = Field(default=None, description="Last TOTP step accepted")
+    failed_login_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = timestamp()
     confirmed_at: datetime | None = timestamp()
     scheduled_deletion_at: datetime | None = timestamp()
     inserted_at: datetime = created_at()
@@ -73,4 +77,28 @@ class AuthProvider(SQLModel, table=True):
     redirect_uri: str = Field(default="", max_length=2048)
     enabled: bool = True
     inserted_at: datetime = created_at()
+    updated_at: datetime = created_at()
+
+
+class UserToken(SQLModel, table=True):
+    """A single-use emailed token (password reset); only its SHA-256 is stored."""
+
+    __tablename__ = "user_tokens"
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = fk("users.id")
+    context: str = Field(max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    expires_at: datetime = created_at()
+    used_at: datetime | None = timestamp()
+    inserted_at: datetime = created_at()
+
+
+class InstanceSetting(SQLModel, table=True):
+    """An instance-wide setting changed by a superuser at run time (e.g. registration)."""
+
+    __tablename__ = "instance_settings"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: Any = json_column(nullable=True)
     updated_at: datetime = created_at()

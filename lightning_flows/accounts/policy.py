@@ -1,7 +1,10 @@
 """The one place that decides who may do what (deny by default).
 
-Every API route and page names an `Action` and asks `authorize`; an action
-missing from the matrix is refused for everyone but superusers.
+Every project-scoped API route and page names an `Action` and asks `authorize`;
+an action missing from the matrix is refused for everyone but superusers.
+Instance administration asks `require_superuser`; what a user owns (their
+credentials, tokens, profile) is checked by its service against the owner.
+`tests/api/test_policy_matrix.py` holds every route to one of these rules.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Action(StrEnum):
     READ_HISTORY = "read_history"
     MANAGE_WEBHOOK_AUTH = "manage_webhook_auth"
     USE_CREDENTIALS = "use_credentials"
+    READ_CREDENTIALS = "read_credentials"
     PROVISION = "provision"
 
 
@@ -47,6 +51,7 @@ MATRIX: dict[Action, set[Role]] = {
     Action.READ_HISTORY: _ALL,
     Action.MANAGE_WEBHOOK_AUTH: _ADMINS,
     Action.USE_CREDENTIALS: _WRITERS,
+    Action.READ_CREDENTIALS: _ALL,
     Action.PROVISION: _ADMINS,
 }
 
@@ -64,21 +69,33 @@ def authorize(
     """Allow `user` to take `action` in the project, or raise.
 
     Non-members get NotFound (a project's existence is not revealed); members
-    whose role does not allow the action get Forbidden.
+    whose role does not allow the action get Forbidden, and so does anyone
+    (superusers too) without MFA in a project that requires it.
     """
+    project = session.get(Project, project_id)
     membership = session.exec(
         select(ProjectUser).where(
             ProjectUser.project_id == project_id, ProjectUser.user_id == user.id
         )
     ).first()
-    if user.is_superuser:
-        if session.get(Project, project_id) is None:
-            raise NotFound("Project not found.")
-        return membership
-    if membership is None or session.get(Project, project_id) is None:
+    if project is None or (membership is None and not user.is_superuser):
         raise NotFound("Project not found.")
+    if project.requires_mfa and not user.mfa_enabled:
+        raise Forbidden(
+            "This project requires multi-factor authentication: "
+            "enable it on your profile page (/profile) first."
+        )
+    if user.is_superuser:
+        return membership
+    assert membership is not None  # noqa: S101  # nosec B101
     if not is_allowed(membership.role, action):
         raise Forbidden(
             f"Your role '{membership.role}' in this project does not allow {action.value}."
         )
     return membership
+
+
+def require_superuser(user: User) -> None:
+    """Instance administration (users, settings, SSO providers) is for superusers only."""
+    if not user.is_superuser:
+        raise Forbidden("Only a superuser can do this.")

@@ -35,3 +35,28 @@ class TokenPublic(BaseModel):
     last_used_at: datetime | None
     revoked_at: datetime | None
     inserted_at: datetime
+
+
+class ProfileUpdate(BaseModel):
+    first_name: str | None = Field(default=None, max_length=255)
+    last_name: str | None = Field(default=None, max_length=255)
+
+
+class AdminUserUpdate(BaseModel):
+    """What a superuser changes on an account."""
+
+    disabled: bool | None = None
+    is_superuser: bool | None = None
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(default="", max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(default="", max_length=255)
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="Shown once: store it now, it cannot be read again")

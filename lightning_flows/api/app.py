@@ -9,15 +9,24 @@ from fastapi import FastAPI
 from lightning_flows import __version__
 from lightning_flows.api.errors import register_error_handlers
 from lightning_flows.api.routes import (
+    admin,
+    audit,
+    credentials,
+    gitsync,
     health,
     projects,
+    provision,
     run_requests,
     runs,
+    tokens,
+    users,
     webhook_auth,
+    workflow_history,
     workflows,
 )
 from lightning_flows.core.config import get_settings
 from lightning_flows.webhooks import routes as webhooks
+from lightning_flows.webhooks.fast_path import WebhookFastPath
 
 
 def create_app() -> FastAPI:
@@ -29,6 +38,7 @@ def create_app() -> FastAPI:
         "Authenticate with `Authorization: Bearer <personal access token>`.",
     )
     register_error_handlers(app)
+    app.add_middleware(WebhookFastPath)
     if get_settings().prefect_sync and os.environ.get("PREFECT_API_URL"):
         from lightning_flows.engine.deployments import enable_deployment_sync
 
@@ -36,5 +46,24 @@ def create_app() -> FastAPI:
     for module in (health, projects, runs, run_requests, workflows):
         app.include_router(module.router)
     app.include_router(webhook_auth.router)
+    app.include_router(provision.router)
+    app.include_router(workflow_history.router)
+    app.include_router(workflow_history.alerts_router)
+    app.include_router(gitsync.router)
+    _enable_projects_as_code_hooks()
     app.include_router(webhooks.router)
+    for security_module in (credentials, audit, tokens, users, admin):
+        app.include_router(security_module.router)
+    import ui_extension
+
+    app.include_router(ui_extension.router)
     return app
+
+
+def _enable_projects_as_code_hooks() -> None:
+    """Git sync pushes and workflow change emails, after every committed change."""
+    from lightning_flows.gitsync import hooks as gitsync_hooks
+    from lightning_flows.notifications import workflow_changes
+
+    gitsync_hooks.enable()
+    workflow_changes.enable()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -28,12 +28,32 @@ _bearer = HTTPBearer(auto_error=False, description="A personal access token")
 
 
 def get_current_user(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    """The caller: a personal access token, else the UI's session cookie.
+
+    With the cookie (as the UI's scripts send it), state-changing requests must
+    also carry the `X-CSRF-Token` header; bearer tokens need no CSRF token.
+    """
+    if credentials is not None:
+        if credentials.scheme.lower() != "bearer":
+            raise Unauthenticated("Send a personal access token: 'Authorization: Bearer <token>'.")
+        return accounts.authenticate_token(session, credentials.credentials)
+    from lightning_flows.accounts import web
+
+    found = web.session_from_request(request, session)
+    if found is None or not found[0].mfa_verified:
         raise Unauthenticated("Send a personal access token: 'Authorization: Bearer <token>'.")
-    return accounts.authenticate_token(session, credentials.credentials)
+    if request.method not in web.SAFE_METHODS and not web.csrf_valid(
+        request, request.headers.get(web.CSRF_HEADER)
+    ):
+        raise web.CSRFError(
+            f"Requests authenticated by the session cookie need the {web.CSRF_HEADER} header "
+            "(the token is in the page's csrf-token meta tag)."
+        )
+    return found[1]
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

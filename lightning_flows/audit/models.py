@@ -24,6 +24,9 @@ class AuditEvent(SQLModel, table=True):
     item_type: str = Field(max_length=64)
     item_id: uuid.UUID
     actor_id: uuid.UUID | None = fk("users.id", ondelete="SET NULL", nullable=True)
+    project_id: uuid.UUID | None = Field(
+        default=None, index=True, description="The project the item belongs to (no FK: kept)"
+    )
     changes: dict[str, Any] = json_column(nullable=False, default=dict)
     details: dict[str, Any] = json_column(nullable=False, default=dict)
     inserted_at: datetime = created_at()

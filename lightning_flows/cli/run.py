@@ -51,7 +51,11 @@ class _Logs:
 
 def run(
     path: Annotated[
-        Path, typer.Argument(help="A job (.js) or an OpenFn workflow plan (.json).", metavar="FILE")
+        Path,
+        typer.Argument(
+            help="A job (.js), an OpenFn workflow plan (.json) or project spec (.yaml).",
+            metavar="FILE",
+        ),
     ],
     adaptor: Annotated[
         str | None,
@@ -67,6 +71,9 @@ def run(
         Path | None, typer.Option("--output", "-o", help="Write the final state here, not stdout.")
     ] = None,
     start: Annotated[str | None, typer.Option(help="The workflow step to start from.")] = None,
+    workflow: Annotated[
+        str | None, typer.Option("--workflow", "-w", help="Which workflow of a project spec.")
+    ] = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", "-t", min=0.001, help="Seconds per step.")
     ] = None,
@@ -80,14 +87,22 @@ def run(
     lightning-flows run job.js -a http -s state.json -o out.json
 
     lightning-flows run workflow.json -s state.json --start transform
+
+    lightning-flows run project.yaml -w my-workflow -s state.json
     """
     logs = _Logs(None if quiet else log_level)
-    is_workflow = path.suffix.lower() == ".json"
+    is_spec = path.suffix.lower() in (".yaml", ".yml")
+    is_workflow = is_spec or path.suffix.lower() == ".json"
     started = time.monotonic()
     try:
         if adaptor and is_workflow:
             logs.write("CLI", "warn", "--adaptor is ignored: each workflow step names its adaptor")
-        plan = local.load_plan(path, adaptor=adaptor or "common", start=start)
+        if is_spec:
+            from lightning_flows.provisioning.runplan import load_spec_plan
+
+            plan = load_spec_plan(path, workflow=workflow, start=start)
+        else:
+            plan = local.load_plan(path, adaptor=adaptor or "common", start=start)
         initial = local.read_json_object(state, "state file") if state else {}
         if output is not None and not output.resolve().parent.is_dir():
             raise local.LocalRunError(f"The directory of the output file {output} does not exist.")

@@ -29,6 +29,7 @@ def up(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     migrate.upgrade()
+    _refuse_wrong_encryption_key()
     prefect = None
     if not os.environ.get("PREFECT_API_URL"):
         typer.echo("Starting the embedded Prefect server...")
@@ -54,3 +55,17 @@ def up(
         if prefect is not None:
             typer.echo("Stopping the embedded Prefect server...")
             prefect.stop()
+
+
+def _refuse_wrong_encryption_key() -> None:
+    """Stop with a clear message when stored secrets need a key that is not configured."""
+    from lightning_flows.core import keys
+    from lightning_flows.core.crypto import get_cipher
+    from lightning_flows.core.db import get_engine
+    from lightning_flows.core.errors import ConfigurationError
+
+    try:
+        keys.check_keys(get_engine(), get_cipher())
+    except ConfigurationError as exc:
+        typer.secho(f"Refusing to start: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,6 +56,32 @@ class Settings(BaseSettings):
     )
     lost_run_grace_seconds: float = Field(default=60.0, ge=0)
     lost_run_sweep_seconds: float = Field(default=10.0, gt=0, description="How often workers look.")
+    # Accounts and security
+    allow_registration: bool = Field(
+        default=True, description="Self-registration default; a superuser can change it live."
+    )
+    session_ttl_hours: float = Field(default=24.0, gt=0, description="UI session lifetime.")
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure cookies; default on in production or behind https."
+    )
+    login_max_failures: int = Field(default=5, ge=1, description="Failures before lockout.")
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    password_reset_ttl_minutes: float = Field(default=60.0, gt=0)
+    oauth_refresh_margin_seconds: float = Field(
+        default=300.0, ge=0, description="Refresh OAuth tokens expiring within this margin."
+    )
+    smtp_host: str | None = Field(default=None, description="Outgoing mail server; unset = off.")
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str = "Lightning Flows <no-reply@localhost>"
+    # Projects as code
+    git_sync_allow_local_remotes: bool = Field(
+        default=False, description="Allow git sync to local paths/file:// remotes (tests, demos)."
+    )
+    git_timeout_seconds: float = Field(default=120.0, gt=0, description="Per git command.")
 
     @property
     def resolved_database_url(self) -> str:
@@ -71,6 +97,13 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.data_dir.resolve() / "prefect"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies carry the Secure flag (always in production)."""
+        if self.cookie_secure is not None and self.env != "production":
+            return self.cookie_secure
+        return self.env == "production" or self.public_url.startswith("https://")
 
     @property
     def public_url(self) -> str:

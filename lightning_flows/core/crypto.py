@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import os
 import threading
@@ -58,7 +59,13 @@ class Cipher:
 
     def __init__(self, primary: bytes, others: list[bytes] | None = None) -> None:
         self.primary_id = _key_id(primary)
+        self.key_ids = frozenset(_key_id(k) for k in [primary, *(others or [])])
         self._keys = {_key_id(k): AESGCM(k) for k in [primary, *(others or [])]}
+        self._primary = primary
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for `purpose` (CSRF, signed state), derived from the primary key."""
+        return hmac.new(self._primary, b"lightning-flows:" + purpose.encode(), "sha256").digest()
 
     def encrypt(self, plaintext: bytes) -> str:
         nonce = os.urandom(_NONCE_BYTES)

@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow
 from prefect.states import Completed, Crashed, Failed, State
 
+import lightning_flows.models  # noqa: F401  (every table registered before the first flush)
 from lightning_flows.core.db import session_scope
 from lightning_flows.credentials.scrubber import Scrubber
 from lightning_flows.engine.context import RunContext, load_run_context

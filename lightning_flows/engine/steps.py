@@ -21,7 +21,7 @@ from adaptor_tasks import AdaptorTasksError, StepRequest, StepResult
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.credentials.scrubber import Scrubber, secret_values
-from lightning_flows.credentials.service import bodies_for_project_credentials
+from lightning_flows.credentials.usage import configuration_for
 from lightning_flows.engine.context import RunContext
 from lightning_flows.engine.plan import PlanStep
 from lightning_flows.engine.recording import RunRecorder
@@ -148,11 +148,8 @@ class RunExecutor:
         adaptor = installed_adaptor(step.adaptor)
         state = dict(state)
         if step.project_credential_id:
-            with session_scope() as session:
-                bodies = bodies_for_project_credentials(
-                    session, {uuid.UUID(step.project_credential_id)}
-                )
-            body = bodies.get(uuid.UUID(step.project_credential_id))
+            with session_scope() as session:  # refreshes an expiring OAuth token first
+                body = configuration_for(session, uuid.UUID(step.project_credential_id))
             if body is not None:
                 self._add_secrets(secret_values(body))
                 state["configuration"] = body

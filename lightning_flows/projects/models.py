@@ -69,6 +69,9 @@ class ProjectUser(SQLModel, table=True):
     user_id: uuid.UUID = fk("users.id")
     role: str = Field(default=Role.EDITOR.value, max_length=16)
     failure_alert: bool = True
+    workflow_change_alert: bool = Field(
+        default=False, description="Email this member when a workflow of the project changes."
+    )
     digest: str = Field(default=Digest.WEEKLY.value, max_length=16)
     inserted_at: datetime = created_at()
     updated_at: datetime = created_at()

@@ -45,6 +45,17 @@ _cache: dict[str, tuple[float, WebhookTarget | None]] = {}
 _lock = threading.Lock()
 
 
+MISS: object = object()
+
+
+def cached_target(key: str) -> WebhookTarget | object | None:
+    """The cached answer for `key` without touching the database, or MISS."""
+    hit = _cache.get(key)
+    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    return MISS
+
+
 def find_target(key: str) -> WebhookTarget | None:
     """The live webhook trigger at `key` (trigger id or custom path), or None."""
     now = time.monotonic()

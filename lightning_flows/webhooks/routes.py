@@ -27,7 +27,7 @@ from lightning_flows.webhooks.bodies import (
     parse_multipart,
     request_metadata,
 )
-from lightning_flows.webhooks.lookup import WebhookTarget, find_target
+from lightning_flows.webhooks.lookup import MISS, WebhookTarget, cached_target, find_target
 from lightning_flows.webhooks.ratelimit import TriggerRateLimiter
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,11 @@ def _rate_limiter() -> TriggerRateLimiter:
 
 async def _authorised_target(request: Request, key: str) -> WebhookTarget | JSONResponse:
     try:
-        target = await run_in_threadpool(find_target, key)
+        hit = cached_target(key)
+        target = await run_in_threadpool(find_target, key) if hit is MISS else hit
     except OperationalError:
         return _error(503, "The database is unavailable; try again shortly.", {"Retry-After": "5"})
-    if target is None:
+    if not isinstance(target, WebhookTarget):
         return _error(404, "No webhook trigger at this path.")
     verdict = auth.check(target.auth_methods, request.headers)
     if verdict is auth.AuthResult.MISSING:
@@ -116,10 +117,10 @@ async def receive(request: Request, key: str) -> Response:
     except BodyError as exc:
         return _error(exc.status, exc.message)
     try:
-        work_order_id, run_id = await run_in_threadpool(
-            intake.accept, target, body, request_metadata(request)
+        work_order_id, run_id = await intake.get_writer().accept(
+            target, body, request_metadata(request)
         )
-    except OperationalError:
+    except intake.IntakeUnavailable:
         log.exception("intake could not store a request for trigger %s", target.trigger_id)
         return _error(
             503,

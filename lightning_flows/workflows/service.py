@@ -84,8 +84,9 @@ def create_workflow(
     actor_id: uuid.UUID | None,
     source: VersionSource = VersionSource.APP,
 ) -> WorkflowPublic:
-    workflow = Workflow(project_id=project_id, name=doc.name)
-    return _save(session, workflow, doc, actor_id, source, created=True)
+    public = stage_create(session, project_id, doc, actor_id, source)
+    _commit_and_publish(session, WorkflowChanged(public.id, project_id, "saved"))
+    return public
 
 
 def update_workflow(
@@ -97,6 +98,48 @@ def update_workflow(
     source: VersionSource = VersionSource.APP,
 ) -> WorkflowPublic:
     """Replace a workflow's whole graph; nodes missing from `doc` are deleted."""
+    public = stage_update(session, project_id, workflow_id, doc, actor_id, source)
+    _commit_and_publish(session, WorkflowChanged(workflow_id, project_id, "saved"))
+    return public
+
+
+def delete_workflow(
+    session: Session, project_id: uuid.UUID, workflow_id: uuid.UUID, actor_id: uuid.UUID | None
+) -> None:
+    """Soft-delete: history stays readable, triggers stop accepting requests."""
+    stage_delete(session, project_id, workflow_id, actor_id)
+    _commit_and_publish(session, WorkflowChanged(workflow_id, project_id, "deleted"))
+
+
+# The stage_* functions write without committing, so several changes can share one
+# transaction (provisioning); the caller commits, then publishes a WorkflowChanged each.
+
+
+def stage_create(
+    session: Session,
+    project_id: uuid.UUID,
+    doc: WorkflowDocument,
+    actor_id: uuid.UUID | None,
+    source: VersionSource = VersionSource.APP,
+    *,
+    workflow_id: uuid.UUID | None = None,
+) -> WorkflowPublic:
+    """`create_workflow` without the commit; `workflow_id` lets a client choose the id."""
+    workflow = Workflow(project_id=project_id, name=doc.name)
+    if workflow_id is not None:
+        workflow.id = workflow_id
+    return _save(session, workflow, doc, actor_id, source, created=True)
+
+
+def stage_update(
+    session: Session,
+    project_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    doc: WorkflowDocument,
+    actor_id: uuid.UUID | None,
+    source: VersionSource = VersionSource.APP,
+) -> WorkflowPublic:
+    """`update_workflow` without the commit."""
     workflow = get_workflow(session, project_id, workflow_id)
     if doc.lock_version is not None and doc.lock_version != workflow.lock_version:
         raise Conflict(
@@ -106,10 +149,10 @@ def update_workflow(
     return _save(session, workflow, doc, actor_id, source, created=False)
 
 
-def delete_workflow(
+def stage_delete(
     session: Session, project_id: uuid.UUID, workflow_id: uuid.UUID, actor_id: uuid.UUID | None
 ) -> None:
-    """Soft-delete: history stays readable, triggers stop accepting requests."""
+    """`delete_workflow` without the commit."""
     workflow = get_workflow(session, project_id, workflow_id)
     workflow.deleted_at = utcnow()
     touch(workflow)
@@ -119,8 +162,11 @@ def delete_workflow(
     audit.record(
         session, "deleted", "workflow", workflow.id, actor_id, before={"name": workflow.name}
     )
+
+
+def _commit_and_publish(session: Session, event: events.WorkflowChanged) -> None:
     session.commit()
-    events.publish(WorkflowChanged(workflow.id, project_id, "deleted"))
+    events.publish(event)
 
 
 def latest_snapshot(session: Session, workflow_id: uuid.UUID) -> WorkflowSnapshot:
@@ -196,8 +242,6 @@ def _save(
         before={} if created else before,
         after={"name": workflow.name, "lock_version": workflow.lock_version},
     )
-    session.commit()
-    events.publish(WorkflowChanged(workflow.id, workflow.project_id, "saved"))
     return public
 
 

@@ -9,8 +9,8 @@ from sqlmodel import Session
 from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.workflows.schemas import WorkflowDocument
 from tests import factories
-from tests.support.runs import steps_of, wait_for_run
 from tests.support.http_server import local_http_server
+from tests.support.runs import steps_of, wait_for_run
 
 pytestmark = pytest.mark.slow
 

@@ -97,12 +97,13 @@ def test_worker_killed_mid_run_is_lost_then_retried(
     session: Session, project, prefect_server
 ) -> None:
     doc = factories.workflow_doc(
-        jobs={"slow": "fn(async s => { await new Promise(r => setTimeout(r, 2500)); return s; });"}
+        jobs={"slow": "fn(async s => { await new Promise(r => setTimeout(r, 1500)); return s; });"}
     )
     doc = WorkflowDocument.model_validate({**doc.model_dump(), "retry_lost_runs": True})
     wf = workflows.create_workflow(session, project.id, doc, None)
     env = {
-        "LIGHTNING_MAX_RUN_DURATION_SECONDS": "4",
+        # Long enough for the retried run on a busy machine, short enough for a test.
+        "LIGHTNING_MAX_RUN_DURATION_SECONDS": "10",
         "LIGHTNING_LOST_RUN_GRACE_SECONDS": "0",
         "LIGHTNING_LOST_RUN_SWEEP_SECONDS": "0.5",
     }

@@ -130,8 +130,7 @@ def test_concurrency_limit_one_serialises_runs(session: Session, project, worker
     assert [r.state for r in runs] == ["success"] * 3
     spans = sorted((r.started_at, r.finished_at) for r in runs)
     assert all(
-        prev_end <= next_start
-        for (_, prev_end), (next_start, _) in itertools.pairwise(spans)
+        prev_end <= next_start for (_, prev_end), (next_start, _) in itertools.pairwise(spans)
     )
     assert [r.id for r in sorted(runs, key=lambda r: r.started_at)] == run_ids, "in order"
 

@@ -1,0 +1,93 @@
+"""`/api/provision`: projects as code, in OpenFn's `project.yaml` format.
+
+POST a spec or state document (JSON, or YAML with `Content-Type: application/yaml`)
+to create or update a project in one transaction; GET its state or spec YAML.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse, Response
+
+from lightning_flows.accounts.policy import Action, authorize
+from lightning_flows.api.deps import CurrentUser, SessionDep
+from lightning_flows.core.errors import InvalidInput
+from lightning_flows.projects import service as projects
+from lightning_flows.provisioning import export
+from lightning_flows.provisioning import service as provisioning
+from lightning_flows.provisioning.diff import ProjectDiff
+from lightning_flows.provisioning.yamlio import load_json, load_yaml
+
+router = APIRouter(prefix="/api/provision", tags=["provision"])
+MAX_DOCUMENT_BYTES = 20_000_000
+
+_DOCUMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A project spec or state document (OpenFn's format).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+ProjectIdQuery = Annotated[
+    uuid.UUID | None, Query(alias="id", description="The project to update (or the doc's `id`).")
+]
+
+
+async def project_document(request: Request) -> dict[str, Any]:
+    """The request body as a mapping: YAML when the content type says so, else JSON."""
+    body = await request.body()
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise InvalidInput(f"The document is larger than {MAX_DOCUMENT_BYTES // 1_000_000} MB.")
+    content_type = request.headers.get("content-type", "").lower()
+    if "yaml" in content_type:
+        return load_yaml(body)
+    return load_json(body)
+
+
+Document = Annotated[dict[str, Any], Depends(project_document)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=_DOCUMENT_BODY)
+def provision(
+    session: SessionDep, user: CurrentUser, document: Document, project_id: ProjectIdQuery = None
+) -> JSONResponse:
+    """Create or update a project from a document; answers with the project state."""
+    outcome = provisioning.provision(session, user, document, project_id)
+    return JSONResponse(outcome.state, status_code=status.HTTP_201_CREATED)
+
+
+@router.post("/preview", response_model=ProjectDiff, openapi_extra=_DOCUMENT_BODY)
+def preview(
+    session: SessionDep, user: CurrentUser, document: Document, project_id: ProjectIdQuery = None
+) -> ProjectDiff:
+    """What a provision of this document would change (nothing is written)."""
+    return provisioning.preview(session, user, document, project_id)
+
+
+@router.get(
+    "/yaml",
+    response_class=Response,
+    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
+def project_yaml(
+    session: SessionDep,
+    user: CurrentUser,
+    project_id: Annotated[uuid.UUID, Query(alias="id", description="The project to export.")],
+) -> Response:
+    """The project's spec as YAML (byte-stable: the same project gives the same bytes)."""
+    authorize(session, user, Action.READ_WORKFLOWS, project_id)
+    text = export.project_yaml(session, projects.get_project(session, project_id))
+    return Response(text, media_type="application/yaml")
+
+
+@router.get("/{project_id}")
+def project_state(session: SessionDep, user: CurrentUser, project_id: uuid.UUID) -> JSONResponse:
+    """The project state: every key of the spec mapped to its id."""
+    authorize(session, user, Action.READ_WORKFLOWS, project_id)
+    return JSONResponse(export.project_state(session, projects.get_project(session, project_id)))

@@ -1,0 +1,1 @@
+"""Git sync: a project's spec, state and job files kept in a git branch, both ways."""

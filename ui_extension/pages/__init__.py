@@ -1,0 +1,23 @@
+"""The application pages: projects and dashboards, history, run inspector, credentials,
+project settings (and projects as code) and superuser administration.
+
+Each module has its own router of `PageRoute`s; `router` gathers them for
+`ui_extension.routes`. Importing this package registers the Jinja filters.
+"""
+
+from fastapi import APIRouter
+
+from ui_extension.pages import (
+    admin,
+    credentials,
+    formatting,  # noqa: F401  (registers the template filters)
+    history,
+    project_code,
+    projects,
+    runs,
+    settings,
+)
+
+router = APIRouter()
+for module in (projects, history, runs, credentials, settings, project_code, admin):
+    router.include_router(module.router)
