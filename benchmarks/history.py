@@ -164,7 +164,7 @@ def report(
         f"(uvicorn, one worker, signed-in session cookie). Median and slowest of "
         f"{args.requests} requests after 2 warm-up requests, one at a time. Target: < 300 ms.",
         "",
-        "Command: `.venv/bin/python benchmarks/history.py " + " ".join(sys.argv[1:]) + "`",
+        "Command: `" + " ".join([".venv/bin/python benchmarks/history.py", *sys.argv[1:]]) + "`",
         "",
         "| request | median ms | max ms | work orders matched |",
         "| --- | ---: | ---: | ---: |",
@@ -177,7 +177,7 @@ def report(
         "",
         *(f"- {table}: {count:,} rows" for table, count in seed.counts.items()),
         f"- seeded in {seed.seconds:.0f} s (COPY, indexes rebuilt after), then VACUUM ANALYZE"
-        if seed.seconds > 5
+        if not args.reuse
         else "- a database seeded by an earlier run (`--keep`, then `--reuse`)",
         "- work orders spread over 90 days across 4 workflows; 85% success, 10% failed, "
         "1% each crashed, pending, running, rejected, killed; every run has 2 steps "

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, select
 
 from lightning_flows.accounts.models import User
@@ -47,6 +47,13 @@ class RepoLink(BaseModel):
     auth_type: GitAuthType = GitAuthType.NONE
     secret: str | None = Field(default=None, description="The token or the SSH private key.")
     known_hosts: str | None = Field(default=None, description="For SSH: the host's key line(s).")
+
+    @field_validator("branch")
+    @classmethod
+    def _plain_branch(cls, value: str) -> str:
+        if value.startswith(("-", "/")) or ".." in value or value.endswith((".lock", "/")):
+            raise ValueError("not a usable branch name")
+        return value
 
 
 @dataclass

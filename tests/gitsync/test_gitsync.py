@@ -202,6 +202,8 @@ def test_webhook_signature_and_link_validation(
     for url in ("ext::sh -c touch% /tmp/pwned", "--upload-pack=evil", "http://example.org/r"):
         refused = client.put(f"{linked['url']}/repo", json={"remote_url": url}, headers=auth)
         assert refused.status_code == 422, url
+    bad_branch = {"remote_url": "https://127.0.0.1:9/r.git", "branch": "--upload-pack=x"}
+    assert client.put(f"{linked['url']}/repo", json=bad_branch, headers=auth).status_code == 422
     token = client.put(
         f"{linked['url']}/repo",
         json={"remote_url": "https://127.0.0.1:9/o/r.git", "auth_type": "token", "secret": "s3"},
