@@ -58,8 +58,9 @@ def log(message: str) -> None:
 @contextmanager
 def child(argv: list[str], env: dict[str, str], logfile: Path) -> Iterator[subprocess.Popen[bytes]]:
     with logfile.open("ab") as out:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=ROOT)
+        proc = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+        )
     try:
         yield proc
     finally:
@@ -93,25 +94,46 @@ def free_port() -> int:
 
 
 def pg_admin(sql: str) -> None:
-    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c", sql], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c", sql],
+        check=True,
+        capture_output=True,
+    )
 
 
 def wrk(url: str, body_file: Path, seconds: int, connections: int, work: Path) -> dict[str, float]:
     script = work / "post.lua"
     script.write_text(WRK_SCRIPT)
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
-         url],
-        env={**os.environ, "BODY_FILE": str(body_file)}, capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        env={**os.environ, "BODY_FILE": str(body_file)},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     match = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
     if not match:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
     requests, non2xx, errors, duration, p50, p95, p99 = match.groups()
-    return {"requests": int(requests), "non2xx": int(non2xx), "errors": int(errors),
-            "rps": int(requests) / float(duration), "p50": float(p50), "p95": float(p95),
-            "p99": float(p99)}
+    return {
+        "requests": int(requests),
+        "non2xx": int(non2xx),
+        "errors": int(errors),
+        "rps": int(requests) / float(duration),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+    }
 
 
 def body_of(size: int, work: Path) -> Path:
@@ -179,18 +201,37 @@ class Bench:
 
         with session_scope() as session:
             project = factories.make_project(session)
-            factories.make_workflow(session, project, jobs={"j": "fn(s => s);"},
-                                    custom_path="bench")
-            factories.make_workflow(session, project, jobs={"j": "fn(s => s);"},
-                                    custom_path="bench-sync", webhook_reply="after_completion")
+            factories.make_workflow(
+                session, project, jobs={"j": "fn(s => s);"}, custom_path="bench"
+            )
+            factories.make_workflow(
+                session,
+                project,
+                jobs={"j": "fn(s => s);"},
+                custom_path="bench-sync",
+                webhook_reply="after_completion",
+            )
         return {"async": "bench", "sync": "bench-sync"}
 
     def _ours(self, hooks: dict[str, str]) -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        api = [sys.executable, "-m", "uvicorn", "--factory", "lightning_flows.api.app:create_app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-               "--no-access-log", "--workers", str(self.args.api_workers)]
+        api = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "lightning_flows.api.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            str(self.args.api_workers),
+        ]
         with child(api, self.env, self.work / "api.log"):
             wait_http(f"{url}/health")
             for size in (1_000, 50_000):
@@ -198,13 +239,24 @@ class Bench:
                 wrk(f"{url}/i/{hooks['async']}", body, 3, self.args.connections, self.work)  # warm
                 before = self._count_work_orders()
                 log(f"intake {size // 1000} KB for {self.args.seconds}s")
-                result = wrk(f"{url}/i/{hooks['async']}", body, self.args.seconds,
-                             self.args.connections, self.work)
+                result = wrk(
+                    f"{url}/i/{hooks['async']}",
+                    body,
+                    self.args.seconds,
+                    self.args.connections,
+                    self.work,
+                )
                 stored = self._count_work_orders() - before
                 result["lost"] = result["requests"] - result["non2xx"] - stored
                 self.results[f"ours_{size}"] = result
-            worker = [sys.executable, "-c", "from lightning_flows.cli.main import app; app()",
-                      "worker", "--concurrency", "4"]
+            worker = [
+                sys.executable,
+                "-c",
+                "from lightning_flows.cli.main import app; app()",
+                "worker",
+                "--concurrency",
+                "4",
+            ]
             self._drain_backlog()
             with child(worker, self.env, self.work / "worker.log"):
                 self.results["ours_e2e"] = self._e2e_ours(f"{url}/i/{hooks['sync']}")
@@ -251,8 +303,9 @@ class Bench:
             body.write_text(json.dumps({"parameters": {"n": 1}, "tags": ["x" * 900]}))
             url = f"{api}/deployments/{deployment_id}/create_flow_run"
             log(f"baseline create_flow_run for {self.args.seconds}s")
-            self.results["prefect_create"] = wrk(url, body, self.args.seconds,
-                                                 self.args.connections, self.work)
+            self.results["prefect_create"] = wrk(
+                url, body, self.args.seconds, self.args.connections, self.work
+            )
             self._cancel_scheduled(api)
             self.results["prefect_e2e"] = self._e2e_prefect(api, deployment_id)
 
@@ -268,21 +321,26 @@ class Bench:
 
     def _cancel_scheduled(self, api: str) -> None:
         while True:
-            runs = httpx.post(f"{api}/flow_runs/filter", json={
-                "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}, "limit": 200}).json()
+            runs = httpx.post(
+                f"{api}/flow_runs/filter",
+                json={"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}, "limit": 200},
+            ).json()
             if not runs:
                 return
             for flow_run in runs:
-                httpx.post(f"{api}/flow_runs/{flow_run['id']}/set_state",
-                           json={"state": {"type": "CANCELLED"}, "force": True})
+                httpx.post(
+                    f"{api}/flow_runs/{flow_run['id']}/set_state",
+                    json={"state": {"type": "CANCELLED"}, "force": True},
+                )
 
     def _e2e_prefect(self, api: str, deployment_id: str) -> list[float]:
         log(f"baseline webhook-to-finished, {self.args.baseline_e2e} flow runs")
         latencies = []
         for _ in range(self.args.baseline_e2e):
             started = time.perf_counter()
-            flow_run = httpx.post(f"{api}/deployments/{deployment_id}/create_flow_run",
-                                  json={"parameters": {"n": 1}}).json()
+            flow_run = httpx.post(
+                f"{api}/deployments/{deployment_id}/create_flow_run", json={"parameters": {"n": 1}}
+            ).json()
             while True:
                 state = httpx.get(f"{api}/flow_runs/{flow_run['id']}").json()["state"]["type"]
                 if state in ("COMPLETED", "FAILED", "CRASHED"):
@@ -328,8 +386,10 @@ class Bench:
 
 
 def _row(label: str, r: dict[str, Any]) -> str:
-    return (f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
-            f"| {r['non2xx'] + r['errors']} | {r['lost']} |")
+    return (
+        f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
+        f"| {r['non2xx'] + r['errors']} | {r['lost']} |"
+    )
 
 
 def _version(argv: list[str]) -> str:
