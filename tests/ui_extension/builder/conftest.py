@@ -25,7 +25,7 @@ def base_url(database_url: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one sync Playwright at a time (the e2e module starts its own)
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.fail("chromium is not installed: apt-get install -y chromium (see .ci/run)")

@@ -34,7 +34,8 @@ def failed_run(session: Session, project: factories.Project) -> dict[str, object
         finished_at=T0 + timedelta(seconds=4),
         prefect_flow_run_id=FLOW_RUN,
     )
-    big = add_dataclip(session, project.id, {"data": {"rows": ["r" * 50] * 400, "end": "LAST-ROW"}})
+    rows = ["r" * 50] * 400 + ["LAST-ROW"]  # the end of the body (JSONB reorders keys)
+    big = add_dataclip(session, project.id, {"data": {"rows": rows}})
     fetch = add_step(
         session,
         run,
