@@ -471,6 +471,7 @@ def _instrument(timings: dict[str, list[float]]) -> None:
     from adaptor_tasks.pool import NodePool
     from lightning_flows.engine.recording import RunRecorder
     from lightning_flows.engine.steps import RunExecutor
+    from lightning_flows.engine.task_runs import TaskRunReporter
 
     def wrap(cls: type, name: str, key: str) -> None:
         original = getattr(cls, name)
@@ -485,13 +486,14 @@ def _instrument(timings: dict[str, list[float]]) -> None:
 
         setattr(cls, name, timed)
 
-    wrap(RunExecutor, "run_step", "step (walker -> task run -> back)")
-    wrap(RunExecutor, "execute", "inside the task run")
+    wrap(RunExecutor, "run_step", "step (walker -> step -> back)")
+    wrap(RunExecutor, "_execute", "inside the step")
     wrap(NodePool, "run_step", "node pool round trip")
     wrap(RunRecorder, "start_step", "db: start_step")
-    wrap(RunRecorder, "logs", "db: log lines")
-    wrap(RunRecorder, "finish_step", "db: finish_step (+dataclip)")
-    wrap(RunExecutor, "_forward_to_prefect", "prefect: forward logs")
+    wrap(RunRecorder, "finish_step", "db: finish_step (+logs, dataclip)")
+    wrap(TaskRunReporter, "start", "prefect: task run Running event")
+    wrap(TaskRunReporter, "finish", "prefect: task run final event")
+    wrap(TaskRunReporter, "log", "prefect: forward logs")
 
 
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -500,20 +502,32 @@ _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 def _count_calls(counts: dict[str, int]) -> None:
     """Count Prefect API requests, SQL statements, commits and pool pings in this process.
 
-    Keys start with "step" when made inside a task run (a step), "run" otherwise
-    (dispatch, flow start/end, and background threads such as Prefect's log and
-    event workers).
+    Keys start with "step" when made while a step executes, "run" otherwise
+    (claim, dispatch, run start/end, and background threads such as Prefect's
+    log and event workers).
     """
     import httpx
-    from prefect.context import TaskRunContext
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
     from sqlalchemy.engine.default import DefaultDialect
 
+    from lightning_flows.engine.steps import RunExecutor
+
     lock = threading.Lock()
+    in_step = threading.local()
+    execute = RunExecutor._execute
+
+    def marked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        in_step.on = True
+        try:
+            return execute(self, *args, **kwargs)
+        finally:
+            in_step.on = False
+
+    RunExecutor._execute = marked  # type: ignore[method-assign]
 
     def bump(what: str) -> None:
-        key = f"{'step' if TaskRunContext.get() else 'run'}: {what}"
+        key = f"{'step' if getattr(in_step, 'on', False) else 'run'}: {what}"
         with lock:
             counts[key] = counts.get(key, 0) + 1
 
@@ -549,65 +563,22 @@ def _count_calls(counts: dict[str, int]) -> None:
 
 
 WHAT_IF = {
-    "settings": "heartbeat-off settings built once per process, not per run (temporary_settings)",
-    "client": "one Prefect SyncClientContext per run thread, kept (not one client per flow run)",
-    "observer": "no Prefect flow-run suspension observer (thread + client + websocket per run)",
-    "preping": "no SQLAlchemy pool_pre_ping (pool_recycle=300 instead)",
-    "logs": "step log lines not forwarded to Prefect's run logger (still stored by us)",
+    "logs": "step log lines not forwarded to Prefect (still stored by us)",
+    "events": "no Prefect task runs: steps send no state-change events (shows their cost)",
 }
 
 
 def apply_what_if(names: Sequence[str], worker: Any) -> None:
     """Experimental patches of the engine, applied in this worker process only.
 
-    They show what the suggested fixes would buy; nothing in the package changes.
+    They show what a part costs; nothing in the package changes.
     """
-    if "settings" in names:
-        import prefect.context
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+    from lightning_flows.engine.task_runs import TaskRunReporter
 
-        import lightning_flows.engine.worker as worker_module
-
-        ctx = prefect.context.get_settings_context()
-        cached = ctx.settings.copy_with_update(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-        worker_module.temporary_settings = lambda **_: prefect.context.SettingsContext(  # type: ignore[assignment]
-            profile=ctx.profile, settings=cached
-        )
-    if "client" in names:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from prefect.context import SyncClientContext
-
-        def keep_client() -> None:
-            SyncClientContext().__enter__()  # stays entered for the thread's life
-
-        worker._threads = ThreadPoolExecutor(
-            worker.concurrency, thread_name_prefix="lightning-run", initializer=keep_client
-        )
-    if "observer" in names:
-        import prefect.flow_engine
-
-        prefect.flow_engine.observe_flow_run_suspension = (  # type: ignore[assignment]
-            lambda *_, **__: contextlib.nullcontext()
-        )
-    if "preping" in names:
-        from sqlmodel import create_engine
-
-        import lightning_flows.core.db as db
-
-        original = db.make_engine
-
-        def make_engine(url: str, **kwargs: Any) -> Any:
-            if url.startswith("sqlite"):
-                return original(url, **kwargs)
-            return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=300, **kwargs)
-
-        db.make_engine = make_engine  # type: ignore[assignment]
-        db.reset_engine()
     if "logs" in names:
-        from lightning_flows.engine.steps import RunExecutor
-
-        RunExecutor._forward_to_prefect = lambda self, lines: None  # type: ignore[method-assign]
+        TaskRunReporter.log = lambda self, lines, task_run_id=None: None  # type: ignore[method-assign]
+    if "events" in names:
+        TaskRunReporter._emit = lambda self, handle, before, state: None  # type: ignore[method-assign]
 
 
 def worker_main(args: argparse.Namespace) -> None:

@@ -39,29 +39,50 @@ class RunContext:
 
 def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext:
     work_order = session.get(WorkOrder, run.work_order_id)
-    snapshot = session.get(WorkflowSnapshot, run.snapshot_id)
-    assert work_order is not None and snapshot is not None  # noqa: S101 (foreign keys)
-    project = session.get(Project, work_order.project_id)
-    assert project is not None  # noqa: S101
-    plan = plan_from_snapshot(
-        snapshot.document,
-        trigger_id=str(run.starting_trigger_id) if run.starting_trigger_id else None,
-        job_id=str(run.starting_job_id) if run.starting_job_id else None,
+    assert work_order is not None  # noqa: S101 (foreign key)
+    retention = session.exec(
+        select(Project.retention_policy).where(Project.id == work_order.project_id)
+    ).one()
+    workflow_name, plan = _plan(
+        session,
+        run.snapshot_id,
+        str(run.starting_trigger_id) if run.starting_trigger_id else None,
+        str(run.starting_job_id) if run.starting_job_id else None,
     )
     dataclip = session.get(Dataclip, run.dataclip_id) if run.dataclip_id else None
     return RunContext(
         run_id=run.id,
         work_order_id=work_order.id,
-        project_id=project.id,
+        project_id=work_order.project_id,
         workflow_id=work_order.workflow_id,
-        workflow_name=snapshot.name,
-        retention=project.retention_policy,
+        workflow_name=workflow_name,
+        retention=retention,
         plan=plan,
         input_dataclip_id=run.dataclip_id,
         initial_state=initial_state(dataclip),
         resumed=resumed,
         reusable=_reusable_steps(session, run.id) if resumed else {},
     )
+
+
+# Snapshots never change, so their plans are kept (bounded) instead of re-read per run.
+_plans: dict[tuple[uuid.UUID, str | None, str | None], tuple[str, ExecutionPlan]] = {}
+_MAX_PLANS = 1024
+
+
+def _plan(
+    session: Session, snapshot_id: uuid.UUID, trigger_id: str | None, job_id: str | None
+) -> tuple[str, ExecutionPlan]:
+    key = (snapshot_id, trigger_id, job_id)
+    cached = _plans.get(key)
+    if cached is None:
+        snapshot = session.get(WorkflowSnapshot, snapshot_id)
+        assert snapshot is not None  # noqa: S101 (foreign key)
+        plan = plan_from_snapshot(snapshot.document, trigger_id=trigger_id, job_id=job_id)
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        cached = _plans[key] = (snapshot.name, plan)
+    return cached
 
 
 def initial_state(dataclip: Dataclip | None) -> dict[str, Any]:

@@ -1,52 +1,123 @@
-"""Handing runs to Prefect: one flow run of the workflow's deployment per run.
+"""Handing claimed runs to Prefect: one flow run of the workflow's deployment per run.
 
-Idempotent: the Prefect idempotency key is the run id, so a run handed over
-twice (a retry after a crash between create and save) still has one flow run.
+The worker claims runs first, then creates their flow runs already `Running`
+(one bulk request per deployment), named after the workflow and work order and
+tagged with project, workflow and work order. Idempotent: the Prefect
+idempotency key is the run id, so a run handed over twice still has one flow run.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass
 
-from sqlalchemy import update
+from prefect.client.schemas.objects import StateType
+from sqlalchemy import bindparam, update
 from sqlmodel import col
 
 from lightning_flows.core.db import session_scope
 from lightning_flows.engine.deployments import sync_deployment
-from lightning_flows.runs.models import Run, WorkOrder
-from lightning_flows.workflows.models import Workflow
+from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.runs.models import Run
+from lightning_flows.runs.queue import ClaimedRun
 
 
-def ensure_flow_run(run_id: uuid.UUID) -> uuid.UUID:
-    """The Prefect flow run of `run_id`, created (from its workflow's deployment) if missing."""
-    from lightning_flows.engine.prefect_api import prefect_client
+@dataclass(frozen=True)
+class FlowRunRef:
+    """What the worker needs of a flow run to drive it."""
 
-    with session_scope() as session:
-        run = session.get(Run, run_id)
-        assert run is not None  # noqa: S101
-        if run.prefect_flow_run_id is not None:
-            return run.prefect_flow_run_id
-        work_order = session.get(WorkOrder, run.work_order_id)
-        assert work_order is not None  # noqa: S101
-        workflow = session.get(Workflow, work_order.workflow_id)
-        assert workflow is not None  # noqa: S101
-        deployment_id = workflow.prefect_deployment_id
-        names = (workflow.name, work_order.id, workflow.project_id, workflow.id)
-    if deployment_id is None:
-        deployment_id = sync_deployment(names[3])
-        assert deployment_id is not None  # noqa: S101
-    name, work_order_id, project_id, workflow_id = names
-    flow_run = prefect_client().create_flow_run_from_deployment(
-        deployment_id,
-        parameters={"run_id": str(run_id), "workflow_id": str(workflow_id)},
-        name=f"{name} · {str(work_order_id)[:8]}",
-        tags=[f"project:{project_id}", f"workflow:{workflow_id}", f"work_order:{work_order_id}"],
-        idempotency_key=str(run_id),
-    )
-    with session_scope() as session:
-        session.execute(
-            update(Run)
-            .where(col(Run.id) == run_id, col(Run.prefect_flow_run_id).is_(None))
-            .values(prefect_flow_run_id=flow_run.id)
+    id: uuid.UUID
+    name: str
+    tags: list[str]
+    parameters: dict[str, object]
+    running: bool  # created Running by us; otherwise it must be taken (Pending -> Running)
+
+
+class DispatchError(Exception):
+    """Prefect did not create a flow run for a claimed run."""
+
+
+def flow_run_name(workflow_name: str, work_order_id: uuid.UUID) -> str:
+    return f"{workflow_name} · {str(work_order_id)[:8]}"
+
+
+def create_flow_runs(claimed: list[ClaimedRun]) -> dict[uuid.UUID, FlowRunRef]:
+    """A Running flow run for each claimed run (run id -> flow run); raises DispatchError
+    when Prefect is unreachable or refuses, so the caller can give the runs back."""
+    by_deployment: dict[uuid.UUID, list[ClaimedRun]] = defaultdict(list)
+    created: dict[uuid.UUID, FlowRunRef] = {}
+    try:
+        for item in claimed:
+            deployment_id = item.deployment_id or sync_deployment(item.workflow_id)
+            if deployment_id is None:
+                raise DispatchError(f"workflow {item.workflow_id} has no Prefect deployment")
+            by_deployment[deployment_id].append(item)
+        for deployment_id, items in by_deployment.items():
+            created.update(_create_for_deployment(deployment_id, items))
+    except DispatchError:
+        raise
+    except Exception as exc:
+        raise DispatchError(f"Prefect did not create the flow runs: {exc}") from exc
+    finally:
+        _remember(created)
+    return created
+
+
+def _create_for_deployment(
+    deployment_id: uuid.UUID, items: list[ClaimedRun]
+) -> dict[uuid.UUID, FlowRunRef]:
+    refs = {
+        item.run_id: FlowRunRef(
+            id=uuid.UUID(int=0),
+            name=flow_run_name(item.workflow_name, item.work_order_id),
+            tags=[
+                f"project:{item.project_id}",
+                f"workflow:{item.workflow_id}",
+                f"work_order:{item.work_order_id}",
+            ],
+            parameters={"run_id": str(item.run_id), "workflow_id": str(item.workflow_id)},
+            running=item.prefect_flow_run_id is None,
         )
-    return flow_run.id
+        for item in items
+    }
+    state = {"type": StateType.RUNNING.value, "name": "Running"}
+    body = [
+        {
+            "name": ref.name,
+            "parameters": ref.parameters,
+            "tags": ref.tags,
+            "idempotency_key": str(run_id),
+            **({"state": state} if ref.running else {}),
+        }
+        for run_id, ref in refs.items()
+    ]
+    response = prefect_client().request(
+        "POST",
+        "/deployments/{id}/create_flow_run/bulk",  # type: ignore[arg-type]
+        path_params={"id": deployment_id},
+        json=body,
+    )
+    response.raise_for_status()
+    results = response.json()["results"]
+    out: dict[uuid.UUID, FlowRunRef] = {}
+    for (run_id, ref), result in zip(refs.items(), results, strict=True):
+        if result.get("status") != "CREATED" or not result.get("flow_run_id"):
+            raise DispatchError(f"Prefect refused a flow run for run {run_id}: {result}")
+        out[run_id] = FlowRunRef(
+            uuid.UUID(result["flow_run_id"]), ref.name, ref.tags, ref.parameters, ref.running
+        )
+    return out
+
+
+def _remember(created: dict[uuid.UUID, FlowRunRef]) -> None:
+    """Store each run's flow run id (deep links; the lost-run sweep marks it Crashed)."""
+    if not created:
+        return
+    with session_scope() as session:
+        session.connection().execute(
+            update(Run)
+            .where(col(Run.id) == bindparam("run_id"), col(Run.prefect_flow_run_id).is_(None))
+            .values(prefect_flow_run_id=bindparam("flow_run_id")),
+            [{"run_id": k, "flow_run_id": v.id} for k, v in created.items()],
+        )

@@ -1,24 +1,45 @@
 """Writing what a run did: steps, dataclips and log lines, scrubbed, as it happens.
 
-Each write is its own short transaction so history shows a run while it runs.
-The project's retention policy decides whether bodies are kept.
+A step is two short transactions, one as it starts and one as it ends (output,
+log lines, exit reason together), so history shows a run while it runs. The
+project's retention policy decides whether bodies are kept.
+
+On PostgreSQL these transactions commit asynchronously (`synchronous_commit
+off`): they do not wait for the WAL flush. A database crash (not an application
+crash) may forget the last fraction of a second of step records, never corrupt
+them; the run's own final state and the intake of requests stay synchronous.
+
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import insert, text, update
+from sqlmodel import Session, col, select
 
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.scrubber import Scrubber
 from lightning_flows.projects.models import RetentionPolicy
 from lightning_flows.runs.models import Dataclip, DataclipType, LogLine, Step
+
+# Core statements: a step's rows are written without the ORM's unit of work.
+_STEPS = Step.__table__  # type: ignore[attr-defined]
+_LOG_LINES = LogLine.__table__  # type: ignore[attr-defined]
+_DATACLIPS = Dataclip.__table__  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _step_scope() -> Iterator[Session]:
+    with session_scope() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        yield session
 
 
 class RunRecorder:
@@ -33,18 +54,25 @@ class RunRecorder:
         self.scrubber = scrubber
 
     def start_step(
-        self, job_id: uuid.UUID, input_dataclip_id: uuid.UUID | None, task_run_id: uuid.UUID | None
-    ) -> uuid.UUID:
-        step = Step(
-            run_id=self.run_id,
-            job_id=job_id,
-            input_dataclip_id=input_dataclip_id,
-            prefect_task_run_id=task_run_id,
-            started_at=utcnow(),
-        )
-        with session_scope() as session:
-            session.add(step)
-        return step.id
+        self,
+        step_id: uuid.UUID,
+        job_id: uuid.UUID,
+        input_dataclip_id: uuid.UUID | None,
+        task_run_id: uuid.UUID | None,
+    ) -> None:
+        now = utcnow()
+        with _step_scope() as session:
+            session.execute(
+                insert(_STEPS).values(
+                    id=step_id,
+                    run_id=self.run_id,
+                    job_id=job_id,
+                    input_dataclip_id=input_dataclip_id,
+                    prefect_task_run_id=task_run_id,
+                    started_at=now,
+                    inserted_at=now,
+                )
+            )
 
     def finish_step(
         self,
@@ -54,18 +82,20 @@ class RunRecorder:
         error_type: str | None,
         error_message: str | None,
         output: dict[str, Any] | None,
+        logs: Iterable[tuple[datetime, str, str, str]] = (),
     ) -> uuid.UUID | None:
-        """Close a step, storing its output dataclip (unless zero-persistence)."""
-        dataclip_id = None
-        with session_scope() as session:
+        """Close a step, storing its log lines and output dataclip (unless zero-persistence)."""
+        now = utcnow()
+        dataclip_id = uuid.uuid4() if output is not None else None
+        with _step_scope() as session:
+            rows = self._log_rows(logs, step_id)
+            if rows:
+                session.execute(insert(_LOG_LINES), rows)
             if output is not None:
-                dataclip = self._dataclip(output)
-                session.add(dataclip)
-                session.flush()
-                dataclip_id = dataclip.id
+                session.execute(insert(_DATACLIPS).values(self._dataclip(dataclip_id, output, now)))
             session.execute(
-                update(Step)
-                .where(col(Step.id) == step_id)
+                update(_STEPS)
+                .where(_STEPS.c.id == step_id)
                 .values(
                     exit_reason=exit_reason,
                     error_type=error_type,
@@ -73,19 +103,24 @@ class RunRecorder:
                     if error_message
                     else None,
                     output_dataclip_id=dataclip_id,
-                    finished_at=utcnow(),
+                    finished_at=now,
                 )
             )
         return dataclip_id
 
-    def _dataclip(self, body: dict[str, Any]) -> Dataclip:
+    def _dataclip(
+        self, dataclip_id: uuid.UUID | None, body: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
         erase = self.retention == RetentionPolicy.ERASE_ALL
-        return Dataclip(
-            project_id=self.project_id,
-            type=DataclipType.STEP_RESULT.value,
-            body=None if erase else self.scrubber.value(body),
-            wiped_at=utcnow() if erase else None,
-        )
+        return {
+            "id": dataclip_id,
+            "project_id": self.project_id,
+            "type": DataclipType.STEP_RESULT.value,
+            "body": None if erase else self.scrubber.value(body),
+            "wiped_at": now if erase else None,
+            "inserted_at": now,
+            "updated_at": now,
+        }
 
     def logs(
         self,
@@ -93,20 +128,26 @@ class RunRecorder:
         step_id: uuid.UUID | None = None,
     ) -> None:
         """Store `(timestamp, level, source, message)` lines, scrubbed."""
-        rows = [
-            LogLine(
-                run_id=self.run_id,
-                step_id=step_id,
-                timestamp=ts,
-                level=level,
-                source=source[:32],
-                message=self.scrubber.text(message),
-            )
+        rows = self._log_rows(lines, step_id)
+        if rows:
+            with _step_scope() as session:
+                session.execute(insert(_LOG_LINES), rows)
+
+    def _log_rows(
+        self, lines: Iterable[tuple[datetime, str, str, str]], step_id: uuid.UUID | None
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": uuid.uuid4(),
+                "run_id": self.run_id,
+                "step_id": step_id,
+                "timestamp": ts,
+                "level": level,
+                "source": source[:32],
+                "message": self.scrubber.text(message),
+            }
             for ts, level, source, message in lines
         ]
-        if rows:
-            with session_scope() as session:
-                session.add_all(rows)
 
     def finish_run(self, succeeded: bool, input_dataclip_id: uuid.UUID | None) -> None:
         """Apply retention once the run is over (wipe bodies the policy does not keep)."""

@@ -2,11 +2,11 @@
 
 Prefect's stock `serve()` polls every 10 s and spawns a subprocess per run;
 this worker polls the platform database for `available` runs every
-`poll_interval`, hands each to Prefect (one flow run of its workflow's
-deployment, idempotent) and executes it with `prefect.flow_engine.run_flow`
-in a thread. Every `prefect_poll_interval` it also asks Prefect for scheduled
-flow runs of the engine flow: retries from the Prefect UI (resumed from the
-failed step), and flow runs started from a deployment or schedule.
+`poll_interval`, claims a batch, hands them to Prefect (one Running flow run of
+each workflow's deployment, idempotent) and executes each in a thread
+(engine/flow_runs.py). Every `prefect_poll_interval` it also asks Prefect for
+scheduled flow runs of the engine flow: retries from the Prefect UI (resumed
+from the failed step), and flow runs started from a deployment or schedule.
 """
 
 from __future__ import annotations
@@ -28,21 +28,18 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.context import SettingsContext, get_settings_context
-from prefect.flow_engine import run_flow
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.timeutil import utcnow
-from lightning_flows.engine.dispatch import ensure_flow_run
-from lightning_flows.engine.flow import FLOW_NAME, run_workflow
+from lightning_flows.engine.dispatch import DispatchError, FlowRunRef, create_flow_runs
+from lightning_flows.engine.flow import FLOW_NAME
+from lightning_flows.engine.flow_runs import drive_flow_run
 from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.engine.recovery import sweep_lost_runs
 from lightning_flows.engine.runtime import get_pool
-from lightning_flows.runs import service as runs
 from lightning_flows.runs.models import Run
-from lightning_flows.runs.queue import claim_within_limits, startable_runs
+from lightning_flows.runs.queue import claim_runs, release_claims
 from lightning_flows.runs.states import RESUMABLE_RUN_STATES, RunState
 
 log = logging.getLogger(__name__)
@@ -71,12 +68,7 @@ class Worker:
         self._last_sweep = 0.0
         self.sweep_interval = sweep_interval or get_settings().lost_run_sweep_seconds
         self.stopping = threading.Event()
-        # Built once: rebuilding Prefect's settings per run costs ~60 ms of CPU.
-        current = get_settings_context()
-        self._profile = current.profile
-        self._settings = current.settings.copy_with_update(
-            updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-        )
+        self._dispatch_paused_until = 0.0
 
     def serve(self) -> None:
         """Poll and execute until `stop()` is called."""
@@ -102,7 +94,10 @@ class Worker:
         now = time.monotonic()
         if now - self._last_prefect_poll >= self.prefect_poll_interval:
             self._last_prefect_poll = now
-            started += self._start_scheduled_flow_runs()
+            try:
+                started += self._start_scheduled_flow_runs()
+            except Exception:  # Prefect down: runs from the database still wait safely
+                log.warning("could not read scheduled flow runs from Prefect", exc_info=True)
         if now - self._last_sweep >= self.sweep_interval:
             self._last_sweep = now
             sweep_lost_runs()
@@ -123,19 +118,26 @@ class Worker:
 
     def _start_available_runs(self) -> int:
         free = self._free()
-        if free <= 0:
+        if free <= 0 or time.monotonic() < self._dispatch_paused_until:
             return 0
         with session_scope() as session:
-            run_ids = startable_runs(session, free)
-        started = 0
-        for run_id in run_ids:
-            flow_run_id = ensure_flow_run(run_id)
+            claimed = claim_runs(session, free, self.name)
+        if not claimed:
+            return 0
+        try:
+            flow_runs = create_flow_runs(claimed)
+        except DispatchError:
+            # Prefect unreachable: give the runs back and try again in a moment.
+            log.warning(
+                "could not hand %d run(s) to Prefect; retrying", len(claimed), exc_info=True
+            )
+            self._dispatch_paused_until = time.monotonic() + 2.0
             with session_scope() as session:
-                if not claim_within_limits(session, run_id, self.name):
-                    continue
-            self._submit(run_id, flow_run_id)
-            started += 1
-        return started
+                release_claims(session, [c.run_id for c in claimed])
+            return 0
+        for run_id, flow_run in flow_runs.items():
+            self._submit(run_id, run_id, flow_run)
+        return len(flow_runs)
 
     def _start_scheduled_flow_runs(self) -> int:
         free = self._free()
@@ -154,7 +156,14 @@ class Worker:
             ours, run_id = self._run_of(flow_run)
             if not ours:
                 continue
-            self._submit(run_id or flow_run.id, flow_run.id)
+            ref = FlowRunRef(
+                flow_run.id,
+                flow_run.name,
+                list(flow_run.tags),
+                dict(flow_run.parameters or {}),
+                running=False,
+            )
+            self._submit(run_id or flow_run.id, run_id, ref)
             started += 1
         return started
 
@@ -175,32 +184,7 @@ class Worker:
             resumable = run is not None and RunState(run.state) in RESUMABLE_RUN_STATES
         return resumable, run_id
 
-    def _submit(self, key: uuid.UUID, flow_run_id: uuid.UUID) -> None:
+    def _submit(self, key: uuid.UUID, run_id: uuid.UUID | None, flow_run: FlowRunRef) -> None:
         with self._lock:
             self._active = {k: f for k, f in self._active.items() if not f.done()}
-            self._active[key] = self._threads.submit(self._execute, key, flow_run_id)
-
-    def _execute(self, run_id: uuid.UUID, flow_run_id: uuid.UUID) -> None:
-        try:
-            flow_run = prefect_client().read_flow_run(flow_run_id)
-            # The heartbeat thread is joined at exit (up to 1 s per run); the platform
-            # detects lost runs itself, from the run table.
-            # A fresh context per run (contexts keep their token), sharing the settings.
-            with SettingsContext(profile=self._profile, settings=self._settings):
-                run_flow(
-                    run_workflow,
-                    flow_run=flow_run,
-                    parameters=flow_run.parameters,
-                    return_type="state",
-                )
-        except Exception:
-            log.exception("flow run %s of run %s failed to execute", flow_run_id, run_id)
-        finally:
-            self._release_if_stuck(run_id)
-
-    def _release_if_stuck(self, run_id: uuid.UUID) -> None:
-        """A run still `claimed` after its flow ended never started: end it visibly."""
-        with session_scope() as session:
-            run = session.get(Run, run_id)
-            if run is not None and run.state == RunState.CLAIMED.value:
-                runs.set_run_state(session, run, RunState.EXCEPTION, error_type="EngineError")
+            self._active[key] = self._threads.submit(drive_flow_run, run_id, flow_run, self.name)

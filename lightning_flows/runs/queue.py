@@ -1,15 +1,19 @@
 """Which `available` runs may start now: in priority order, within concurrency limits.
 
-Per-workflow and per-project `concurrency` make runs wait (in order) instead
-of failing. Claims take a transaction-scoped advisory lock on PostgreSQL so
-that two workers cannot both take the last free slot.
+Workers claim runs in batches. Per-workflow and per-project `concurrency` make
+runs wait (in order) instead of failing; when a limit applies, claims take a
+transaction-scoped advisory lock on PostgreSQL so that two workers cannot both
+take the last free slot. The claim itself is a conditional update, so two
+workers racing for the same run never both get it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
@@ -39,79 +43,113 @@ def _active_counts(session: Session) -> tuple[Counter[uuid.UUID], Counter[uuid.U
     return by_workflow, by_project
 
 
-def _candidates(
-    session: Session, scan: int
-) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, int | None, int | None]]:
-    return list(
-        session.exec(
-            select(  # type: ignore[call-overload]
-                Run.id,
-                WorkOrder.workflow_id,
-                WorkOrder.project_id,
-                Workflow.concurrency,
-                Project.concurrency,
-            )
-            .join(WorkOrder, WorkOrder.id == Run.work_order_id)  # type: ignore[arg-type]
-            .join(Workflow, Workflow.id == WorkOrder.workflow_id)  # type: ignore[arg-type]
-            .join(Project, Project.id == WorkOrder.project_id)  # type: ignore[arg-type]
-            .where(Run.state == RunState.AVAILABLE.value)
-            .order_by(col(Run.priority), col(Run.inserted_at))
-            .limit(scan)
-        ).all()
+@dataclass(frozen=True)
+class ClaimedRun:
+    """A run this worker now holds (`claimed`), with what dispatching it needs."""
+
+    run_id: uuid.UUID
+    work_order_id: uuid.UUID
+    workflow_id: uuid.UUID
+    project_id: uuid.UUID
+    workflow_name: str
+    deployment_id: uuid.UUID | None
+    prefect_flow_run_id: uuid.UUID | None
+
+
+def _candidates(session: Session, scan: int) -> list[Any]:
+    query = (
+        select(  # type: ignore[call-overload]
+            Run.id,
+            Run.work_order_id,
+            Run.prefect_flow_run_id,
+            WorkOrder.workflow_id,
+            WorkOrder.project_id,
+            Workflow.name,
+            Workflow.prefect_deployment_id,
+            Workflow.concurrency,
+            Project.concurrency,
+        )
+        .join(WorkOrder, WorkOrder.id == Run.work_order_id)  # type: ignore[arg-type]
+        .join(Workflow, Workflow.id == WorkOrder.workflow_id)  # type: ignore[arg-type]
+        .join(Project, Project.id == WorkOrder.project_id)  # type: ignore[arg-type]
+        .where(Run.state == RunState.AVAILABLE.value)
+        .order_by(col(Run.priority), col(Run.inserted_at))
+        .limit(scan)
     )
+    return list(session.exec(query).all())
 
 
-def startable_runs(session: Session, limit: int, scan: int = 200) -> list[uuid.UUID]:
-    """Up to `limit` available runs that their workflow's and project's limits allow now."""
-    by_workflow, by_project = _active_counts(session)
-    chosen: list[uuid.UUID] = []
-    for run_id, workflow_id, project_id, wf_limit, project_limit in _candidates(session, scan):
+def claim_runs(session: Session, limit: int, worker_name: str, scan: int = 200) -> list[ClaimedRun]:
+    """Claim up to `limit` available runs, in priority order, that their workflow's
+    and project's concurrency limits allow now (one transaction, committed)."""
+    candidates = _candidates(session, scan)
+    if any(row[7] is not None or row[8] is not None for row in candidates):
+        if session.get_bind().dialect.name == "postgresql":
+            # Limits are counted across workers: one claimer at a time.
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
+        by_workflow, by_project = _active_counts(session)
+    else:
+        by_workflow, by_project = Counter(), Counter()
+    chosen: list[ClaimedRun] = []
+    for row in candidates:
+        run_id, work_order_id, flow_run_id, workflow_id, project_id, name, deployment_id = row[:7]
+        wf_limit, project_limit = row[7], row[8]
         if wf_limit is not None and by_workflow[workflow_id] >= wf_limit:
             continue
         if project_limit is not None and by_project[project_id] >= project_limit:
             continue
         by_workflow[workflow_id] += 1
         by_project[project_id] += 1
-        chosen.append(run_id)
+        chosen.append(
+            ClaimedRun(
+                run_id, work_order_id, workflow_id, project_id, name, deployment_id, flow_run_id
+            )
+        )
         if len(chosen) >= limit:
             break
+    if not chosen:
+        session.rollback()
+        return []
+    now = utcnow()
+    claimed: set[uuid.UUID] = set(
+        session.exec(  # type: ignore[call-overload]
+            update(Run)
+            .where(
+                col(Run.id).in_([c.run_id for c in chosen]),
+                col(Run.state) == RunState.AVAILABLE.value,
+            )
+            .values(state=RunState.CLAIMED.value, claimed_at=now, worker_name=worker_name)
+            .returning(col(Run.id))
+        ).scalars()
+    )
+    chosen = [c for c in chosen if c.run_id in claimed]
+    if chosen:
+        session.execute(
+            update(WorkOrder)
+            .where(col(WorkOrder.id).in_([c.work_order_id for c in chosen]))
+            .values(state=WorkOrderState.RUNNING.value, last_activity=now, updated_at=now)
+        )
+    session.commit()
     return chosen
 
 
-def claim_within_limits(session: Session, run_id: uuid.UUID, worker_name: str) -> bool:
-    """Claim an available run if its limits still allow it (atomic across workers)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
-    row = session.exec(
-        select(WorkOrder, Workflow.concurrency, Project.concurrency)
-        .join(Run, Run.work_order_id == WorkOrder.id)  # type: ignore[arg-type]
-        .join(Workflow, Workflow.id == WorkOrder.workflow_id)  # type: ignore[arg-type]
-        .join(Project, Project.id == WorkOrder.project_id)  # type: ignore[arg-type]
-        .where(Run.id == run_id)
-    ).first()
-    if row is None:
-        session.rollback()
-        return False
-    work_order, wf_limit, project_limit = row
-    by_workflow, by_project = _active_counts(session)
-    if (wf_limit is not None and by_workflow[work_order.workflow_id] >= wf_limit) or (
-        project_limit is not None and by_project[work_order.project_id] >= project_limit
-    ):
-        session.rollback()
-        return False
-    now = utcnow()
-    claimed = session.execute(
+def release_claims(session: Session, run_ids: list[uuid.UUID]) -> None:
+    """Give back runs claimed but never handed over (Prefect unreachable): `available` again."""
+    if not run_ids:
+        return
+    session.execute(
         update(Run)
-        .where(col(Run.id) == run_id, col(Run.state) == RunState.AVAILABLE.value)
-        .values(state=RunState.CLAIMED.value, claimed_at=now, worker_name=worker_name)
+        .where(col(Run.id).in_(run_ids), col(Run.state) == RunState.CLAIMED.value)
+        .values(state=RunState.AVAILABLE.value, claimed_at=None, worker_name=None)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        return False
-    work_order.state, work_order.last_activity = WorkOrderState.RUNNING.value, now
-    session.add(work_order)
+    session.execute(
+        update(WorkOrder)
+        .where(
+            col(WorkOrder.id).in_(select(Run.work_order_id).where(col(Run.id).in_(run_ids))),
+        )
+        .values(state=WorkOrderState.PENDING.value)
+    )
     session.commit()
-    return True
 
 
 def lost_runs(session: Session, cutoff: datetime) -> list[Run]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from lightning_flows.core.errors import InvalidInput, InvalidTransition, NotFound
@@ -157,21 +158,22 @@ def start_run(session: Session, run_id: uuid.UUID, worker_name: str = "") -> tup
     run = get_run(session, run_id)
     if run.state == RunState.AVAILABLE and not claim_run(session, run_id, worker_name):
         session.refresh(run)
-    session.refresh(run)
     current = RunState(run.state)
     resume = current in RESUMABLE_RUN_STATES
     if current != RunState.CLAIMED and not resume:
         raise InvalidTransition(f"Run {run_id} is '{current}' and cannot be started.")
     now = utcnow()
+    values = {
+        "state": RunState.STARTED.value,
+        "started_at": run.started_at if resume and run.started_at else now,
+        "finished_at": None,
+        "error_type": None,
+    }
     result = session.execute(
         update(Run)
         .where(col(Run.id) == run_id, col(Run.state) == current.value)
-        .values(
-            state=RunState.STARTED.value,
-            started_at=run.started_at if resume and run.started_at else now,
-            finished_at=None,
-            error_type=None,
-        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
@@ -180,7 +182,9 @@ def start_run(session: Session, run_id: uuid.UUID, worker_name: str = "") -> tup
         update(WorkOrder)
         .where(col(WorkOrder.id) == run.work_order_id)
         .values(state=WorkOrderState.RUNNING.value, last_activity=now, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
     session.commit()
-    session.refresh(run)
+    for key, value in values.items():  # what the update wrote, without reading it back
+        set_committed_value(run, key, value)
     return run, resume

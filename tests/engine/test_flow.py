@@ -8,7 +8,7 @@ from sqlmodel import Session
 from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.runs.models import Dataclip, WorkOrder
 from tests import factories
-from tests.support.runs import logs_of, steps_of, wait_for_run
+from tests.support.runs import logs_of, steps_of, wait_for_run, wait_for_task_run
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +40,10 @@ def test_three_step_workflow_runs_with_prefect_tracking(session: Session, projec
     flow_run = client.read_flow_run(run.prefect_flow_run_id)
     assert flow_run.state.is_completed()
     assert f"work_order:{run.work_order_id}" in flow_run.tags
-    task_run = client.read_task_run(steps[0].prefect_task_run_id)
-    assert task_run.name == "double" and task_run.state.is_completed()
+    task_runs = [wait_for_task_run(step.prefect_task_run_id) for step in steps]
+    assert [t.name for t in task_runs] == ["double", "log", "add"]
+    assert all(t.state.is_completed() and t.flow_run_id == flow_run.id for t in task_runs)
+    assert task_runs[0].end_time <= task_runs[1].start_time, "steps ran one after the other"
 
 
 def test_failure_branch_runs_and_leaf_decides(session: Session, project, worker) -> None:
@@ -76,3 +78,35 @@ def test_failing_leaf_fails_the_run_and_the_flow_run(session: Session, project, 
     assert (run.state, run.error_type) == ("failed", "TypeError")
     worker.wait_idle()
     assert prefect_client().read_flow_run(run.prefect_flow_run_id).state.is_failed()
+
+
+def test_a_failed_step_is_a_failed_task_run_in_prefect(session: Session, project, worker) -> None:
+    wf = factories.make_workflow(
+        session,
+        project,
+        jobs={"first": "fn(s => s);", "broken": "fn(state => { throw new TypeError('nope'); });"},
+    )
+    run = wait_for_run(session, factories.make_run(session, wf, {}).run.id)
+    first, broken = steps_of(session, run.id)
+    assert wait_for_task_run(first.prefect_task_run_id).state.is_completed()
+    failed = wait_for_task_run(broken.prefect_task_run_id)
+    assert failed.state.is_failed() and "TypeError: nope" in failed.state.message
+
+
+def test_prefect_workers_can_execute_the_flow_too(
+    session: Session, project, prefect_server
+) -> None:
+    """`prefect deploy` users run the deployment's flow with Prefect's own engine."""
+    from lightning_flows.engine.flow import run_workflow
+
+    wf = factories.make_workflow(
+        session, project, jobs={"only": "fn(state => ({ ...state, data: { n: 7 } }));"}
+    )
+    enqueued = factories.make_run(session, wf, {"n": 1})
+    state = run_workflow(run_id=str(enqueued.run.id), return_state=True)
+    assert state.is_completed(), state.message
+    run = wait_for_run(session, enqueued.run.id, timeout=5)
+    assert run.state == "success"
+    (step,) = steps_of(session, run.id)
+    task_run = wait_for_task_run(step.prefect_task_run_id)
+    assert task_run.name == "only" and task_run.flow_run_id == state.state_details.flow_run_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -36,3 +37,22 @@ def logs_of(session: Session, run_id: uuid.UUID) -> list[LogLine]:
             select(LogLine).where(LogLine.run_id == run_id).order_by(col(LogLine.timestamp))
         ).all()
     )
+
+
+def wait_for_task_run(task_run_id: uuid.UUID, timeout: float = 30) -> Any:
+    """Prefect stores task runs from the engine's events a moment later: poll for one."""
+    from prefect.exceptions import ObjectNotFound
+
+    from lightning_flows.engine.prefect_api import prefect_client
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            task_run = prefect_client().read_task_run(task_run_id)
+            if task_run.state is not None and task_run.state.is_final():
+                return task_run
+        except ObjectNotFound:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"task run {task_run_id} did not reach Prefect in {timeout}s")
+        time.sleep(0.1)

@@ -1,0 +1,91 @@
+"""Executing one stored run, whoever drives its Prefect flow run.
+
+`execute_run` starts the run, walks its snapshot's plan (each step recorded in
+our tables and reported to Prefect as a task run) and ends the run; it returns
+what the flow run's final state must say. The worker drives the flow run itself
+(`engine/flow_runs.py`); Prefect's own workers run it as the `run_workflow` flow
+(`engine/flow.py`). Both end here.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from prefect.states import Completed, Crashed, Failed, State
+
+from lightning_flows.core.db import session_scope
+from lightning_flows.credentials.scrubber import Scrubber
+from lightning_flows.engine.context import RunContext, load_run_context
+from lightning_flows.engine.recording import RunRecorder
+from lightning_flows.engine.steps import RunExecutor
+from lightning_flows.engine.task_runs import TaskRunReporter
+from lightning_flows.engine.walker import WalkResult, walk
+from lightning_flows.runs import service as runs
+from lightning_flows.runs.states import RunState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended: its state, a message for Prefect, the final state data."""
+
+    state: str
+    message: str
+    final_state: dict[str, Any] | None
+
+    def prefect_state(self) -> State[Any]:
+        """The flow run's final state: Completed, Failed (fail/kill) or Crashed."""
+        if self.state == "success":
+            return Completed(message=self.message)
+        if self.state in ("failed", "killed"):
+            return Failed(name=self.state.capitalize(), message=self.message)
+        return Crashed(message=self.message)
+
+
+def execute_run(run_id: uuid.UUID, reporter: TaskRunReporter, worker_name: str = "") -> RunOutcome:
+    """Start `run_id` (or resume it after a Prefect retry), execute it, end it."""
+    with session_scope() as session:
+        run, resumed = runs.start_run(session, run_id, worker_name)
+        ctx = load_run_context(session, run, resumed=resumed)
+        started_at = run.started_at or run.inserted_at
+    recorder = RunRecorder(ctx.run_id, ctx.project_id, ctx.retention, Scrubber())
+    executor = RunExecutor(ctx, recorder, reporter)
+    try:
+        if resumed:
+            line = (
+                started_at,
+                "info",
+                "R/T",
+                f"Resuming: {len(ctx.reusable)} completed step(s) are not run again",
+            )
+            recorder.logs([line])
+            reporter.log([line])
+        result = walk(ctx.plan, ctx.initial_state, executor)
+    except Exception as exc:
+        log.exception("run %s failed inside the engine", run_id)
+        result = WalkResult("exception", None, type(exc).__name__, str(exc))
+    return _finish(ctx, recorder, result, executor.final_dataclip_id(result))
+
+
+def _finish(
+    ctx: RunContext,
+    recorder: RunRecorder,
+    result: WalkResult,
+    final_dataclip_id: uuid.UUID | None,
+) -> RunOutcome:
+    # Retention first: once a run shows as finished, its data already obeys the policy.
+    recorder.finish_run(result.state == "success", ctx.input_dataclip_id)
+    with session_scope() as session:
+        run = runs.get_run(session, ctx.run_id)
+        run.final_dataclip_id = final_dataclip_id
+        runs.set_run_state(session, run, RunState(result.state), error_type=result.error_type)
+    message = f"Run {result.state}" + (
+        f": {result.error_type}: {recorder.scrubber.text(result.error_message or '')}"
+        if result.error_type
+        else ""
+    )
+    return RunOutcome(result.state, message, result.final_state)
