@@ -59,6 +59,9 @@ class StepRequest:
     state: dict[str, Any]
     timeout_s: float | None = None
     name: str | None = None
+    cache_key: str | None = None
+    """Steps with the same key (the steps of one run) share adaptor module instances,
+    as OpenFn's runtime does within a workflow run; without one, a step links its own."""
 
 
 @dataclass

@@ -42,7 +42,7 @@ _PASSED_ENV = (
 _TIMEOUT_GRACE_S = 0.5
 _REQUEST_TIMEOUT_S = 30.0
 # A worker whose heap passes this share of its limit is replaced after the step
-# (every step links a fresh adaptor instance, and Node never unloads modules).
+# (every run links its own adaptor instance, and Node never unloads modules).
 _HEAP_RECYCLE_FRACTION = 0.6
 _OOM_MARKERS = ("heap out of memory", "Reached heap limit", "Allocation failed")
 

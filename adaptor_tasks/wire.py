@@ -23,6 +23,8 @@ def run_message(
     }
     if request.name:
         message["name"] = request.name
+    if request.cache_key:
+        message["cache_key"] = request.cache_key
     return message
 
 

@@ -4,10 +4,13 @@ import { pathToFileURL } from 'node:url';
 import { getModuleEntryPoint, registerEsmHook } from '@openfn/runtime';
 
 const MAX_SPARES = 8;
+const MAX_RUN_INSTANCES = 64;
 const entriesByDir = new Map();
 const exportNamesByEntry = new Map();
 // entry path -> cache key of an imported adaptor instance that no step has used yet
 const spareInstanceKeys = new Map();
+// `${entry path} ${run key}` -> the instance the steps of that run share (oldest first)
+const runInstanceKeys = new Map();
 let esmHookRegistered = false;
 
 function importError(message) {
@@ -40,6 +43,26 @@ export async function freshInstanceKey(adaptor) {
   const key = spareInstanceKeys.get(path);
   spareInstanceKeys.delete(path);
   return key ?? randomUUID();
+}
+
+/**
+ * The cache key for a step of the run `runKey`: the steps of one run share an
+ * adaptor instance (the runtime's cacheKey semantics: cached between the jobs of
+ * a workflow run, never between runs); without a run key, a fresh one.
+ */
+export async function instanceKeyFor(adaptor, runKey) {
+  if (!runKey) return freshInstanceKey(adaptor);
+  const { path } = await adaptorEntry(adaptor);
+  const id = `${path} ${runKey}`;
+  let key = runInstanceKeys.get(id);
+  if (!key) {
+    key = await freshInstanceKey(adaptor);
+    runInstanceKeys.set(id, key);
+    if (runInstanceKeys.size > MAX_RUN_INSTANCES) {
+      runInstanceKeys.delete(runInstanceKeys.keys().next().value);
+    }
+  }
+  return key;
 }
 
 /**

@@ -3,7 +3,7 @@
 import run from '@openfn/runtime';
 import { CompileError } from './compiler.mjs';
 import { compileJob } from './compile-cache.mjs';
-import { freshInstanceKey } from './adaptors.mjs';
+import { instanceKeyFor } from './adaptors.mjs';
 import { makeLogger } from './logs.mjs';
 
 const MB = 1024 * 1024;
@@ -82,7 +82,7 @@ function runtimeOptions(request, logger, jobLogger, cacheKey, onJobError) {
     linker: {
       modules: { [adaptor.name]: { path: adaptor.path, version: adaptor.version } },
       whitelist: [new RegExp(`^${escapeRegExp(adaptor.name)}$`), /^@openfn\/runtime$/],
-      // A fresh module instance per step: adaptor module state is never shared between runs.
+      // One module instance per run: adaptor module state is never shared between runs.
       cacheKey,
     },
     callbacks: {
@@ -120,7 +120,7 @@ export async function runStep(request, onStart = () => {}) {
   }
 
   let jobError = null;
-  const cacheKey = await freshInstanceKey(adaptor);
+  const cacheKey = await instanceKeyFor(adaptor, request.cache_key);
   const opts = runtimeOptions(request, logger, jobLogger, cacheKey, (error) => {
     jobError = error;
   });

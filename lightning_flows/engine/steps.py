@@ -106,6 +106,7 @@ class RunExecutor:
                 state=state,
                 name=step.name,
                 timeout_s=get_settings().step_timeout_seconds,
+                cache_key=str(self.ctx.run_id),
             )
         )
 

@@ -46,12 +46,14 @@ def run_job(pool: NodePool, common: AdaptorRef):
         state: dict | None = None,
         adaptor: AdaptorRef | None = None,
         step_id: str = "step-1",
+        cache_key: str | None = None,
     ) -> StepResult:
         request = StepRequest(
             step_id=step_id,
             body=body,
             adaptor=adaptor or common,
             state=state if state is not None else {"data": {}},
+            cache_key=cache_key,
         )
         return pool.run_step(request)
 

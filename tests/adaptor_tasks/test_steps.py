@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from adaptor_tasks import ExitReason, StepResult
+from adaptor_tasks import AdaptorRef, ExitReason, NodePool, StepRequest, StepResult
 
 
 def job_messages(result: StepResult) -> list[str]:
@@ -177,12 +177,21 @@ def test_async_operations_and_timers_work(run_job) -> None:
     assert result.state is not None and result.state["waited"] is True
 
 
-def test_adaptor_module_state_is_not_shared_between_steps(run_job) -> None:
-    # Each step links a fresh adaptor instance, so a job mutating the adaptor's
-    # exports cannot affect the next step.
-    first = run_job("fn(s => { fn.leaked = 'yes'; return { ...s, data: { v: fn.leaked } }; });")
-    second = run_job("fn(s => ({ ...s, data: { v: fn.leaked ?? null } }));")
-    assert first.exit_reason is ExitReason.SUCCESS, first
-    assert first.state == {"data": {"v": "yes"}}
-    assert second.exit_reason is ExitReason.SUCCESS, second
-    assert second.state == {"data": {"v": None}}
+def test_adaptor_module_state_is_shared_within_a_run_never_between_runs(
+    common: AdaptorRef,
+) -> None:
+    # OpenFn's runtime caches adaptor modules between the jobs of one workflow run
+    # (its cacheKey), never between runs: a job mutating the adaptor's exports
+    # is seen by the next step of its run only.
+    leak = (
+        "fn(s => { fn.leaked = (fn.leaked ?? 0) + 1; return { ...s, data: { v: fn.leaked } }; });"
+    )
+    with NodePool(size=1, step_timeout_s=20) as pool:  # one process: every step meets it
+
+        def run(cache_key: str | None) -> StepResult:
+            request = StepRequest("s", leak, common, {"data": {}}, cache_key=cache_key)
+            return pool.run_step(request)
+
+        results = [run("run-a"), run("run-a"), run("run-b"), run(None)]
+    assert results[0].exit_reason is ExitReason.SUCCESS, results[0]
+    assert [r.state["data"]["v"] for r in results] == [1, 2, 1, 1]
