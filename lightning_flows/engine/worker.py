@@ -2,7 +2,8 @@
 
 Prefect's stock `serve()` polls every 10 s and spawns a subprocess per run;
 this worker polls the platform database for `available` runs every
-`poll_interval`, claims a batch, hands them to Prefect (one Running flow run of
+`poll_interval` while busy (idle on PostgreSQL, it sleeps until the `runs` table
+notifies it: engine/wakeup.py), claims a batch, hands them to Prefect (one Running flow run of
 each workflow's deployment, idempotent) and executes each in a thread
 (engine/flow_runs.py). Every `prefect_poll_interval` it also asks Prefect for
 scheduled flow runs of the engine flow: retries from the Prefect UI (resumed
@@ -38,11 +39,13 @@ from lightning_flows.engine.flow_runs import drive_flow_run
 from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.engine.recovery import sweep_lost_runs
 from lightning_flows.engine.runtime import get_pool
+from lightning_flows.engine.wakeup import RunSignal
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_runs, release_claims
 from lightning_flows.runs.states import RESUMABLE_RUN_STATES, RunState
 
 log = logging.getLogger(__name__)
+IDLE_POLL_SECONDS = 0.25  # with LISTEN/NOTIFY, an idle worker still polls this often
 
 
 class Worker:
@@ -69,6 +72,7 @@ class Worker:
         self.sweep_interval = sweep_interval or get_settings().lost_run_sweep_seconds
         self.stopping = threading.Event()
         self._dispatch_paused_until = 0.0
+        self._signal = RunSignal()
 
     def serve(self) -> None:
         """Poll and execute until `stop()` is called."""
@@ -81,12 +85,18 @@ class Worker:
             except Exception:
                 log.exception("worker poll failed; retrying")
                 started = 0
-            if not started:
+            if started:
+                continue
+            if self.busy or not self._signal.listening:
                 self.stopping.wait(self.poll_interval)
+            else:  # idle: sleep until runs are created (or the fallback poll)
+                self._signal.wait(IDLE_POLL_SECONDS)
+        self._signal.close()
         self._threads.shutdown(wait=True)
 
     def stop(self) -> None:
         self.stopping.set()
+        self._signal.stop()
 
     def poll_once(self) -> int:
         """Start what is waiting (database first, then Prefect); returns how many started."""
