@@ -124,7 +124,7 @@ def measure(args: argparse.Namespace, server_pid: int, database: str) -> None:
                        deployment_id, None)
             for _ in range(size)
         ]  # fmt: skip
-        for flow_run in create_flow_runs(claimed).values():
+        for flow_run in create_flow_runs(claimed)[0].values():
             reporter = TaskRunReporter(flow_run.id, flow_run.name, flow_run.tags)
             for step in range(args.steps):
                 handle = reporter.start(f"step {step}", str(uuid.uuid4()), uuid.uuid4())

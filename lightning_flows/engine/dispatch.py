@@ -8,6 +8,7 @@ idempotency key is the run id, so a run handed over twice still has one flow run
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import ClaimedRun
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class FlowRunRef:
@@ -31,37 +34,44 @@ class FlowRunRef:
     name: str
     tags: list[str]
     parameters: dict[str, object]
-    running: bool  # created Running by us; otherwise it must be taken (Pending -> Running)
-
-
-class DispatchError(Exception):
-    """Prefect did not create a flow run for a claimed run."""
+    start: str = "running"
+    """`running`: created Running by the dispatch; `force`: an existing flow run of a run
+    this worker claimed (forced to Running); `take`: started in Prefect (schedule, UI),
+    taken through orchestration, Pending then Running, so only one worker wins."""
 
 
 def flow_run_name(workflow_name: str, work_order_id: uuid.UUID) -> str:
     return f"{workflow_name} · {str(work_order_id)[:8]}"
 
 
-def create_flow_runs(claimed: list[ClaimedRun]) -> dict[uuid.UUID, FlowRunRef]:
-    """A Running flow run for each claimed run (run id -> flow run); raises DispatchError
-    when Prefect is unreachable or refuses, so the caller can give the runs back."""
+def create_flow_runs(
+    claimed: list[ClaimedRun],
+) -> tuple[dict[uuid.UUID, FlowRunRef], list[uuid.UUID]]:
+    """A Running flow run for each claimed run: (run id -> flow run, run ids Prefect did
+    not take, which the caller gives back). Never raises for Prefect being down."""
     by_deployment: dict[uuid.UUID, list[ClaimedRun]] = defaultdict(list)
     created: dict[uuid.UUID, FlowRunRef] = {}
-    try:
-        for item in claimed:
+    failed: list[uuid.UUID] = []
+    for item in claimed:
+        try:
             deployment_id = item.deployment_id or sync_deployment(item.workflow_id)
-            if deployment_id is None:
-                raise DispatchError(f"workflow {item.workflow_id} has no Prefect deployment")
+        except Exception:
+            log.warning("no Prefect deployment for workflow %s", item.workflow_id, exc_info=True)
+            deployment_id = None
+        if deployment_id is None:
+            failed.append(item.run_id)
+        else:
             by_deployment[deployment_id].append(item)
-        for deployment_id, items in by_deployment.items():
-            created.update(_create_for_deployment(deployment_id, items))
-    except DispatchError:
-        raise
-    except Exception as exc:
-        raise DispatchError(f"Prefect did not create the flow runs: {exc}") from exc
-    finally:
-        _remember(created)
-    return created
+    for deployment_id, items in by_deployment.items():
+        try:
+            made = _create_for_deployment(deployment_id, items)
+            created.update(made)
+            failed += [item.run_id for item in items if item.run_id not in made]
+        except Exception:
+            log.warning("Prefect did not create %d flow run(s)", len(items), exc_info=True)
+            failed += [item.run_id for item in items]
+    _remember(created)
+    return created, failed
 
 
 def _create_for_deployment(
@@ -77,7 +87,7 @@ def _create_for_deployment(
                 f"work_order:{item.work_order_id}",
             ],
             parameters={"run_id": str(item.run_id), "workflow_id": str(item.workflow_id)},
-            running=item.prefect_flow_run_id is None,
+            start="running" if item.prefect_flow_run_id is None else "force",
         )
         for item in items
     }
@@ -88,7 +98,7 @@ def _create_for_deployment(
             "parameters": ref.parameters,
             "tags": ref.tags,
             "idempotency_key": str(run_id),
-            **({"state": state} if ref.running else {}),
+            **({"state": state} if ref.start == "running" else {}),
         }
         for run_id, ref in refs.items()
     ]
@@ -103,9 +113,10 @@ def _create_for_deployment(
     out: dict[uuid.UUID, FlowRunRef] = {}
     for (run_id, ref), result in zip(refs.items(), results, strict=True):
         if result.get("status") != "CREATED" or not result.get("flow_run_id"):
-            raise DispatchError(f"Prefect refused a flow run for run {run_id}: {result}")
+            log.warning("Prefect refused a flow run for run %s: %s", run_id, result)
+            continue
         out[run_id] = FlowRunRef(
-            uuid.UUID(result["flow_run_id"]), ref.name, ref.tags, ref.parameters, ref.running
+            uuid.UUID(result["flow_run_id"]), ref.name, ref.tags, ref.parameters, ref.start
         )
     return out
 

@@ -27,6 +27,7 @@ from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.engine.task_runs import TaskRunReporter
 from lightning_flows.runs import service as runs
 from lightning_flows.runs.models import Run
+from lightning_flows.runs.queue import release_claims
 from lightning_flows.runs.states import RunState
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ def take_flow_run(flow_run_id: uuid.UUID) -> bool:
 
 def drive_flow_run(run_id: uuid.UUID | None, flow_run: FlowRunRef, worker_name: str) -> None:
     """Execute `run_id` (or create the run of a Prefect-started flow run) as `flow_run`."""
-    if not flow_run.running and not take_flow_run(flow_run.id):
+    if flow_run.start == "force" and not _force_running(flow_run.id, run_id):
+        return
+    if flow_run.start == "take" and not take_flow_run(flow_run.id):
         return
     final: State[Any]
     try:
@@ -67,6 +70,19 @@ def drive_flow_run(run_id: uuid.UUID | None, flow_run: FlowRunRef, worker_name: 
         prefect_client().set_flow_run_state(flow_run.id, final)
     except Exception:  # the run row is final already; Prefect's view is a mirror
         log.warning("could not set the final state of flow run %s", flow_run.id, exc_info=True)
+
+
+def _force_running(flow_run_id: uuid.UUID, run_id: uuid.UUID | None) -> bool:
+    """An existing flow run of a run this worker claimed: nobody else can run it."""
+    try:
+        prefect_client().set_flow_run_state(flow_run_id, Running(), force=True)
+        return True
+    except Exception:
+        log.warning("could not move flow run %s to Running; the run waits", flow_run_id)
+        if run_id is not None:
+            with session_scope() as session:
+                release_claims(session, [run_id])
+        return False
 
 
 def _run_for_parameters(flow_run: FlowRunRef) -> uuid.UUID:

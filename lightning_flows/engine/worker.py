@@ -33,7 +33,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.timeutil import utcnow
-from lightning_flows.engine.dispatch import DispatchError, FlowRunRef, create_flow_runs
+from lightning_flows.engine.dispatch import FlowRunRef, create_flow_runs
 from lightning_flows.engine.flow import FLOW_NAME
 from lightning_flows.engine.flow_runs import drive_flow_run
 from lightning_flows.engine.prefect_api import prefect_client
@@ -134,17 +134,13 @@ class Worker:
             claimed = claim_runs(session, free, self.name)
         if not claimed:
             return 0
-        try:
-            flow_runs = create_flow_runs(claimed)
-        except DispatchError:
-            # Prefect unreachable: give the runs back and try again in a moment.
-            log.warning(
-                "could not hand %d run(s) to Prefect; retrying", len(claimed), exc_info=True
-            )
+        flow_runs, failed = create_flow_runs(claimed)
+        if failed:
+            # Prefect unreachable: give those runs back and try again in a moment.
+            log.warning("could not hand %d run(s) to Prefect; retrying", len(failed))
             self._dispatch_paused_until = time.monotonic() + 2.0
             with session_scope() as session:
-                release_claims(session, [c.run_id for c in claimed])
-            return 0
+                release_claims(session, failed)
         for run_id, flow_run in flow_runs.items():
             self._submit(run_id, run_id, flow_run)
         return len(flow_runs)
@@ -171,7 +167,7 @@ class Worker:
                 flow_run.name,
                 list(flow_run.tags),
                 dict(flow_run.parameters or {}),
-                running=False,
+                start="take",
             )
             self._submit(run_id or flow_run.id, run_id, ref)
             started += 1

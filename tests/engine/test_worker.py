@@ -42,3 +42,27 @@ def test_runs_claimed_while_prefect_is_unreachable_are_given_back(
         assert run.state == "success" and run.worker_name == "test-worker"
         flow_run = prefect_api.prefect_client().read_flow_run(run.prefect_flow_run_id)
         assert flow_run.state.is_completed() and flow_run.parameters["run_id"] == str(run_id)
+
+
+def test_a_run_given_back_after_its_flow_run_was_created_still_runs_once(
+    session: Session, project, prefect_server
+) -> None:
+    """Prefect took one deployment's flow runs but not another's: every claim of the
+    batch is given back; the runs whose flow runs exist reuse them (same id)."""
+    from lightning_flows.engine.dispatch import create_flow_runs
+    from lightning_flows.runs.queue import claim_runs, release_claims
+
+    wf = factories.make_workflow(session, project, jobs={"only": "fn(s => s);"})
+    run_id = factories.make_run(session, wf, {"n": 1}).run.id
+    claimed = claim_runs(session, 1, "earlier-worker")
+    created, failed = create_flow_runs(claimed)
+    assert not failed and run_id in created
+    release_claims(session, [run_id])
+
+    worker = Worker(concurrency=1, name="test-worker")
+    assert worker.poll_once() == 1
+    worker.wait_idle()
+    run = wait_for_run(session, run_id)
+    assert run.state == "success" and run.prefect_flow_run_id == created[run_id].id
+    flow_run = prefect_api.prefect_client().read_flow_run(run.prefect_flow_run_id)
+    assert flow_run.state.is_completed()
