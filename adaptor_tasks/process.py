@@ -63,7 +63,9 @@ class NodeProcess:
         read_fd, write_fd = os.pipe()
         try:
             self._proc = subprocess.Popen(  # nosec B603
-                [*self._argv, f"--protocol-fd={write_fd}"],
+                # The parent's pid, so the worker's orphan watchdog knows whom to outlive
+                # even if the parent dies while the worker is still starting.
+                [*self._argv, f"--protocol-fd={write_fd}", f"--parent-pid={os.getpid()}"],
                 cwd=self._cwd,
                 env=self._env,
                 stdin=subprocess.PIPE,

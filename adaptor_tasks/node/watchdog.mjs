@@ -6,6 +6,8 @@ import { workerData } from 'node:worker_threads';
 const POLL_MS = 1000;
 const { parentPid } = workerData;
 
+const orphaned = () => process.ppid !== parentPid;
+if (orphaned()) process.kill(process.pid, 'SIGKILL'); // the parent died while we started
 setInterval(() => {
-  if (process.ppid !== parentPid) process.kill(process.pid, 'SIGKILL');
+  if (orphaned()) process.kill(process.pid, 'SIGKILL');
 }, POLL_MS);

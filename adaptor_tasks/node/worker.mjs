@@ -34,6 +34,7 @@ const argValue = (name) => {
   return arg === undefined ? undefined : arg.slice(name.length + 3);
 };
 const PROTOCOL_FD = Number(argValue('protocol-fd') ?? 3);
+const PARENT_PID = Number(argValue('parent-pid') ?? process.ppid);
 const PRELOAD = JSON.parse(argValue('preload') ?? '[]');
 
 function writeLine(line) {
@@ -132,7 +133,7 @@ async function warmUp() {
 
 function startOrphanWatchdog() {
   const watchdog = new Worker(new URL('./watchdog.mjs', import.meta.url), {
-    workerData: { parentPid: process.ppid },
+    workerData: { parentPid: PARENT_PID },
   });
   watchdog.unref();
 }

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,3 +121,41 @@ def test_warm_up_starts_every_worker(common: AdaptorRef) -> None:
             StepRequest(step_id="s", body="fn(s => s);", adaptor=common, state={})
         )
         assert result.exit_reason is ExitReason.SUCCESS
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_end_themselves_when_their_python_process_dies(
+    common: AdaptorRef, tmp_path: Path
+) -> None:
+    """A killed worker process must not leave Node processes spinning on a stuck job."""
+    script = tmp_path / "owner.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, threading, time
+            from pathlib import Path
+            from adaptor_tasks import AdaptorRef, NodePool, StepRequest
+            common = AdaptorRef({common.name!r}, {common.version!r}, Path({str(common.path)!r}))
+            pool = NodePool(size=1, step_timeout_s=600)
+            stuck = StepRequest("s", "fn(s => {{ while (true) {{}} }});", common, {{}})
+            threading.Thread(target=pool.run_step, args=(stuck,), daemon=True).start()
+            time.sleep(3)  # the job is spinning now
+            print([s.process.pid for s in pool._slots._slots if s.process][0], flush=True)
+            os._exit(1)  # no cleanup, as when the process is killed
+            """
+        )
+    )
+    owner = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    node_pid = int(owner.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _running(node_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(node_pid), "the orphaned Node worker kept running"
