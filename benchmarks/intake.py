@@ -6,9 +6,10 @@ run: a `flow.serve()` deployment triggered through
 `POST /api/deployments/{id}/create_flow_run`.
 
     .venv/bin/python benchmarks/intake.py [--seconds 15] [--connections 32] [--e2e 40]
+    .venv/bin/python benchmarks/intake.py --seconds 10 --skip e2e --skip baseline --no-save
 
 Needs `wrk` (Debian package) and PostgreSQL on 127.0.0.1:5432. Writes
-benchmarks/results/intake-<date>.md.
+benchmarks/results/intake-<date>.md; benchmarks/README.md explains the columns.
 """
 
 from __future__ import annotations
@@ -17,80 +18,36 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import re
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from intake_load import (
+    ROOT,
+    body_of,
+    child,
+    free_port,
+    process_cpu,
+    process_tree,
+    wait_http,
+    wrk,
+)
+from intake_load import report as render_report
+
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 KEY = "qWlVLzBmHZsIqfcIiJ0yO5IDBwZrHAwU8hVgQm4f0Jg="
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open(os.getenv("BODY_FILE"), "r"); wrk.body = f:read("*a"); f:close()
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %d %.3f %.3f %.3f %.3f\\n",
-    summary.requests, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
-    latency:percentile(99) / 1000))
-end
-"""
 
 
 def log(message: str) -> None:
     print(f"[intake-bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-@contextmanager
-def child(argv: list[str], env: dict[str, str], logfile: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with logfile.open("ab") as out:
-        proc = subprocess.Popen(
-            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
-        )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-def wait_http(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pg_admin(sql: str) -> None:
@@ -99,53 +56,6 @@ def pg_admin(sql: str) -> None:
         check=True,
         capture_output=True,
     )
-
-
-def wrk(url: str, body_file: Path, seconds: int, connections: int, work: Path) -> dict[str, float]:
-    script = work / "post.lua"
-    script.write_text(WRK_SCRIPT)
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url,
-        ],
-        env={**os.environ, "BODY_FILE": str(body_file)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    match = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
-    if not match:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    requests, non2xx, errors, duration, p50, p95, p99 = match.groups()
-    return {
-        "requests": int(requests),
-        "non2xx": int(non2xx),
-        "errors": int(errors),
-        "rps": int(requests) / float(duration),
-        "p50": float(p50),
-        "p95": float(p95),
-        "p99": float(p99),
-    }
-
-
-def body_of(size: int, work: Path) -> Path:
-    path = work / f"body-{size}.json"
-    filler = "x" * max(0, size - 60)
-    path.write_text(json.dumps({"patient": {"id": "p-1", "notes": filler}}))
-    return path
-
-
-def quantiles(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
 class Bench:
@@ -162,12 +72,18 @@ class Bench:
             "PREFECT_HOME": str(self.work / "prefect"),
         }
         self.results: dict[str, Any] = {}
+        self.load = os.getloadavg()
 
     def run(self) -> None:
         pg_admin(f'CREATE DATABASE "{self.db}"')
         pg_admin(f'CREATE DATABASE "{self.prefect_db}"')
         try:
-            self._with_prefect()
+            if {"e2e", "baseline"} <= set(self.args.skip):
+                os.environ.update(self.env)
+                sys.path.insert(0, str(ROOT))
+                self._ours(self._fixture())
+            else:
+                self._with_prefect()
         finally:
             pg_admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
             pg_admin(f'DROP DATABASE IF EXISTS "{self.prefect_db}" WITH (FORCE)')
@@ -188,7 +104,8 @@ class Bench:
         try:
             hooks = self._fixture()
             self._ours(hooks)
-            self._baseline()
+            if "baseline" not in self.args.skip:
+                self._baseline()
         finally:
             server.stop()
 
@@ -232,13 +149,15 @@ class Bench:
             "--workers",
             str(self.args.api_workers),
         ]
-        with child(api, self.env, self.work / "api.log"):
+        with child(api, self.env, self.work / "api.log") as server:
             wait_http(f"{url}/health")
             for size in (1_000, 50_000):
                 body = body_of(size, self.work)
                 wrk(f"{url}/i/{hooks['async']}", body, 3, self.args.connections, self.work)  # warm
+                time.sleep(2)  # the warm-up's last requests land before the count
                 before = self._count_work_orders()
                 log(f"intake {size // 1000} KB for {self.args.seconds}s")
+                cpu_before = self._cpu_seconds(server.pid)
                 result = wrk(
                     f"{url}/i/{hooks['async']}",
                     body,
@@ -246,9 +165,13 @@ class Bench:
                     self.args.connections,
                     self.work,
                 )
-                stored = self._count_work_orders() - before
-                result["lost"] = result["requests"] - result["non2xx"] - stored
+                cpu_after = self._cpu_seconds(server.pid)
+                result["cpu"] = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
+                time.sleep(2)  # requests in flight when wrk stopped: let them land
+                self._check_stored(result, self._count_work_orders() - before)
                 self.results[f"ours_{size}"] = result
+            if "e2e" in self.args.skip:
+                return
             worker = [
                 sys.executable,
                 "-c",
@@ -259,7 +182,11 @@ class Bench:
             ]
             self._drain_backlog()
             with child(worker, self.env, self.work / "worker.log"):
-                self.results["ours_e2e"] = self._e2e_ours(f"{url}/i/{hooks['sync']}")
+                try:
+                    self.results["ours_e2e"] = self._e2e_ours(f"{url}/i/{hooks['sync']}")
+                except (RuntimeError, httpx.HTTPError) as exc:  # the engine's part, not intake's
+                    log(f"webhook-to-finished failed: {exc}")
+                    self.results["e2e_error"] = str(exc)[:200]
 
     def _count_work_orders(self) -> int:
         from sqlalchemy import text
@@ -268,6 +195,38 @@ class Bench:
 
         with get_engine().connect() as conn:
             return int(conn.execute(text("SELECT count(*) FROM work_orders")).scalar_one())
+
+    def _cpu_seconds(self, api_pid: int) -> dict[str, float]:
+        """CPU used so far by the API processes and by this database's PostgreSQL backends."""
+        from sqlalchemy import text
+
+        from lightning_flows.core.db import get_engine
+
+        with get_engine().connect() as conn:
+            backends = conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            pg = sum(process_cpu(pid) for pid in backends)
+        return {"api": sum(process_cpu(pid) for pid in process_tree(api_pid)), "pg": pg}
+
+    def _check_stored(self, result: dict[str, Any], stored: int) -> None:
+        """lost: acknowledged (2xx) run ids not in the database; in flight: stored but
+        never acknowledged to wrk (it stopped waiting)."""
+        from sqlalchemy import text
+
+        from lightning_flows.core.db import get_engine
+
+        acked = [i for i in result["acked"] if i != "-"]
+        with get_engine().connect() as conn:
+            found = conn.execute(
+                text("SELECT count(*) FROM runs WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                {"ids": acked},
+            ).scalar_one()
+        result["lost"] = len(result["acked"]) - int(found)
+        result["in_flight"] = stored - int(found)
 
     def _drain_backlog(self) -> None:
         """The intake load left thousands of queued runs: cancel them before timing runs."""
@@ -349,55 +308,6 @@ class Bench:
             latencies.append((time.perf_counter() - started) * 1000)
         return latencies
 
-    def report(self) -> str:
-        r = self.results
-        o1, o50, pc = r["ours_1000"], r["ours_50000"], r["prefect_create"]
-        e2e50, e2e95 = quantiles(r["ours_e2e"])
-        b50, b95 = quantiles(r["prefect_e2e"])
-        lines = [
-            f"# Intake benchmark, {dt.date.today().isoformat()}",
-            "",
-            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, {_version(['node', '--version'])}, "
-            f"PostgreSQL {_version(['psql', '--version']).split()[-1]}; load from `wrk -t1 "
-            f"-c{self.args.connections}` on the same machine; API: uvicorn with "
-            f"{self.args.api_workers} worker process(es).",
-            "",
-            f"Command: `.venv/bin/python benchmarks/intake.py --seconds {self.args.seconds} "
-            f"--connections {self.args.connections} --api-workers {self.args.api_workers}`",
-            "",
-            "| path | accepted/s | p50 ms | p95 ms | p99 ms | non-2xx | lost |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-            _row("Lightning Flows `POST /i/…` 1 KB", o1),
-            _row("Lightning Flows `POST /i/…` 50 KB", o50),
-            _row("Prefect `create_flow_run` (1 KB of tags)", {**pc, "lost": "n/a"}),
-            "",
-            "| webhook to run finished | p50 ms | p95 ms | n |",
-            "|---|---:|---:|---:|",
-            f"| Lightning Flows (sync reply, 1 language-common step) | {e2e50:.0f} | {e2e95:.0f} "
-            f"| {len(r['ours_e2e'])} |",
-            f"| Prefect `flow.serve()` (1 task, poll until COMPLETED) | {b50:.0f} | {b95:.0f} "
-            f"| {len(r['prefect_e2e'])} |",
-            "",
-            f"Ratios: intake 1 KB {o1['rps'] / pc['rps']:.1f}x Prefect's create_flow_run; "
-            f"webhook-to-finished p50 {b50 / e2e50:.1f}x faster than flow.serve().",
-        ]
-        return "\n".join(lines) + "\n"
-
-
-def _row(label: str, r: dict[str, Any]) -> str:
-    return (
-        f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
-        f"| {r['non2xx'] + r['errors']} | {r['lost']} |"
-    )
-
-
-def _version(argv: list[str]) -> str:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "?"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -406,10 +316,20 @@ def main() -> None:
     parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--e2e", type=int, default=40, help="sync-reply requests to time")
     parser.add_argument("--baseline-e2e", type=int, default=5, help="serve() runs to time")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["e2e", "baseline"],
+        help="leave out webhook-to-finished or Prefect's baseline (repeatable)",
+    )
+    parser.add_argument("--no-save", action="store_true", help="print the report only")
     bench = Bench(parser.parse_args())
     bench.run()
-    report = bench.report()
+    report = render_report(bench.results, bench.args, bench.load[0])
     print(report)
+    if bench.args.no_save:
+        return
     out = ROOT / "benchmarks" / "results" / f"intake-{dt.date.today().isoformat()}.md"
     out.write_text(report)
     log(f"wrote {out}")

@@ -77,6 +77,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=4, help="runs per bulk create")
+    parser.add_argument(
+        "--prefect-defaults",
+        action="store_true",
+        help="start the Prefect server with Prefect's event settings, not the platform's batching",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="prefect-floor-", dir=ROOT / "benchmarks"))
@@ -87,8 +92,11 @@ def main() -> None:
         LIGHTNING_ENCRYPTION_KEY="qWlVLzBmHZsIqfcIiJ0yO5IDBwZrHAwU8hVgQm4f0Jg=",
     )
     sys.path.insert(0, str(ROOT))
+    import lightning_flows.engine.prefect_server as prefect_server
     from lightning_flows.engine.prefect_server import start_prefect_server
 
+    if args.prefect_defaults:
+        prefect_server.EVENT_BATCHING.clear()
     psql(f'CREATE DATABASE "{database}"')
     server = start_prefect_server(work / "prefect", database_url=f"{PG}/{database}")
     os.environ.update(server.env)
@@ -161,7 +169,9 @@ def measure(args: argparse.Namespace, server_pid: int, database: str) -> None:
     server_cpu, client_cpu = ((a - b) / runs for a, b in zip(after, before, strict=True))
     pg_cpu = pg_used / runs
     print(f"\nPrefect floor, {runs} runs of {args.steps} steps, {args.threads} threads, "
-          f"bulk create of {args.batch}; {time.strftime('%Y-%m-%d %H:%M')}, "
+          f"bulk create of {args.batch}, "
+          f"{'Prefect default event settings' if args.prefect_defaults else 'event batching'}; "
+          f"{time.strftime('%Y-%m-%d %H:%M')}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}\n")  # fmt: skip
     print("| measure | value |\n| --- | ---: |")
     print(f"| runs/s (all calls sent) | {runs / sent:.1f} |")

@@ -54,13 +54,14 @@ def client_env(home: Path, api_url: str) -> dict[str, str]:
 
 
 # Prefect stores task runs from the engine's events; its recorder writes one event per
-# transaction by default. Batching them (flushed every half second) halves the Prefect
-# server's CPU per run (benchmarks/prefect_floor.py); a task run shows up <= 0.5 s later.
+# transaction by default. Batching them (flushed every second) roughly halves the Prefect
+# server's CPU per run (benchmarks/prefect_floor.py); a task run shows up <= 1 s later.
+# Whole seconds: the recorder truncates its interval to an int, and 0 makes it spin.
 EVENT_BATCHING = {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
-    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "0.5",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "200",
-    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "0.5",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
 }
 
 

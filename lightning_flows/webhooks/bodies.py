@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from defusedxml import ElementTree
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -27,29 +29,50 @@ class BodyError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A dataclip body: JSON text the strict parser accepted, kept as the request sent
+    it (PostgreSQL stores it without a parse and a dump in Python), or a value."""
+
+    json: bytes | None = None
+    value: Any = None
+    size: int = 0  # bytes received
+
+    def parsed(self) -> Any:
+        return json.loads(self.json) if self.json is not None else self.value
+
+
+EMPTY = Body(value={})
+
+
 def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def parse_body(content_type: str | None, raw: bytes) -> Any:
-    """The JSON value stored for `raw` (multipart is handled by `parse_multipart`)."""
+def parse_body(content_type: str | None, raw: bytes) -> Body:
+    """The dataclip body for `raw` (multipart is handled by `parse_multipart`)."""
     kind = media_type(content_type)
     if not raw.strip():
-        return {}
+        return EMPTY
     if kind == "application/json" or kind.endswith("+json") or kind == "":
-        return _json(raw, strict=bool(kind))
+        try:
+            orjson.loads(raw)
+        except orjson.JSONDecodeError:  # the standard parser: its leniency and its messages
+            return Body(value=_json(raw, strict=bool(kind)), size=len(raw))
+        return Body(json=raw, size=len(raw))
     if kind == "application/x-www-form-urlencoded":
         fields = parse_qs(_text(raw), keep_blank_values=True)
-        return {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
+        form = {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
+        return Body(value=form, size=len(raw))
     if kind in ("application/xml", "text/xml") or kind.endswith("+xml"):
         text = _text(raw)
         try:
             ElementTree.fromstring(text)
         except Exception as exc:  # defusedxml raises several kinds, all meaning "refused"
             raise BodyError(422, f"The XML body is not well-formed or not allowed: {exc}") from exc
-        return text
+        return Body(value=text, size=len(raw))
     if kind.startswith("text/"):
-        return _text(raw)
+        return Body(value=_text(raw), size=len(raw))
     raise BodyError(415, f"Unsupported content type '{kind}'. Send one of: {SUPPORTED}.")
 
 
@@ -108,15 +131,3 @@ async def parse_multipart(raw: bytes, headers: list[tuple[bytes, bytes]]) -> dic
         else:
             result[key] = item
     return result
-
-
-def request_metadata(request: Request) -> dict[str, Any]:
-    """What the dataclip keeps of the request: credentials redacted."""
-    return {
-        "method": request.method,
-        "path": request.url.path,
-        "query_params": dict(request.query_params),
-        "headers": {
-            k: ("[REDACTED]" if k in REDACTED_HEADERS else v) for k, v in request.headers.items()
-        },
-    }

@@ -1,15 +1,15 @@
 """Intake is the hot path: `/i/...` requests skip FastAPI's routing and dependency
-machinery and go straight to the webhook handlers (the FastAPI routes stay for the
-OpenAPI docs and behave the same)."""
+machinery and go straight to the webhook handlers, in plain ASGI (the FastAPI
+routes stay for the OpenAPI docs and behave the same)."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lightning_flows.webhooks import routes
+from lightning_flows.webhooks import handlers
+from lightning_flows.webhooks.answers import WebhookRequest
 
-_HANDLERS = {"POST": routes.receive, "GET": routes.check}
+_HANDLERS = {"POST": handlers.receive, "GET": handlers.check}
 
 
 class WebhookFastPath:
@@ -29,7 +29,7 @@ class WebhookFastPath:
             await self.app(scope, receive, send)
             return
         if method == "OPTIONS":
-            response = await routes.preflight(key)
+            answer = await handlers.preflight(key)
         else:
-            response = await _HANDLERS[method](Request(scope, receive), key)
-        await response(scope, receive, send)
+            answer = await _HANDLERS[method](WebhookRequest(scope, receive), key)
+        await answer.send(send)

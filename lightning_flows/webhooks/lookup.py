@@ -1,15 +1,17 @@
 """Finding the webhook trigger behind `/i/{key}`: by trigger id or custom path, cached.
 
 Intake is the hot path, so what it needs (the trigger, its workflow's latest
-snapshot, its auth methods) is read once and kept for a few seconds; workflow
-saves clear the cache at once.
+snapshot, its auth methods) is read once and kept for a few seconds, refreshed
+ahead of expiry; workflow saves clear this process's cache at once.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -20,6 +22,8 @@ from lightning_flows.workflows.events import WorkflowChanged, subscribe
 from lightning_flows.workflows.models import Trigger, TriggerType, Workflow, WorkflowSnapshot
 
 CACHE_SECONDS = 5.0
+REFRESH_AFTER_SECONDS = 4.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,38 +47,79 @@ class WebhookTarget:
 
 _cache: dict[str, tuple[float, WebhookTarget | None]] = {}
 _lock = threading.Lock()
-
+_load_lock = threading.Lock()  # one load at a time: a busy trigger's expiry is no stampede
+_generation = 0  # bumped by every clear: a load that started before is not cached
+_refreshing: set[str] = set()
+_refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-lookup")
 
 MISS: object = object()
 
 
 def cached_target(key: str) -> WebhookTarget | object | None:
-    """The cached answer for `key` without touching the database, or MISS."""
+    """The cached answer for `key` without touching the database, or MISS.
+
+    An answer near its expiry is refreshed in the background, so requests to a busy
+    trigger never wait for the database."""
     hit = _cache.get(key)
-    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    return MISS
+    if hit is None:
+        return MISS
+    age = time.monotonic() - hit[0]
+    if age >= CACHE_SECONDS:
+        return MISS
+    if age >= REFRESH_AFTER_SECONDS and key not in _refreshing:
+        with _lock:
+            if key in _refreshing:
+                return hit[1]
+            _refreshing.add(key)
+        _refresher.submit(_refresh, key)
+    return hit[1]
 
 
 def find_target(key: str) -> WebhookTarget | None:
     """The live webhook trigger at `key` (trigger id or custom path), or None."""
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-    if hit and now - hit[0] < CACHE_SECONDS:
+    hit = _fresh(key)
+    if hit is not None:
         return hit[1]
-    target = _load(key)
-    with _lock:
-        _cache[key] = (now, target)
-    return target
+    with _load_lock:
+        hit = _fresh(key)  # loaded while this thread waited
+        if hit is not None:
+            return hit[1]
+        return _load_and_cache(key)
 
 
 def clear_cache(_event: WorkflowChanged | None = None) -> None:
+    global _generation
     with _lock:
+        _generation += 1
         _cache.clear()
 
 
 subscribe(clear_cache)
+
+
+def _fresh(key: str) -> tuple[float, WebhookTarget | None] | None:
+    hit = _cache.get(key)
+    return hit if hit and time.monotonic() - hit[0] < CACHE_SECONDS else None
+
+
+def _load_and_cache(key: str) -> WebhookTarget | None:
+    generation, loaded_at = _generation, time.monotonic()
+    target = _load(key)
+    with _lock:
+        if generation == _generation:
+            _cache[key] = (loaded_at, target)
+    return target
+
+
+def _refresh(key: str) -> None:
+    try:
+        with _load_lock:
+            _load_and_cache(key)
+    except Exception:  # the entry expires and the next request reports the failure
+        log.warning("could not refresh the webhook trigger at %r", key, exc_info=True)
+    finally:
+        with _lock:
+            _refreshing.discard(key)
 
 
 def _load(key: str) -> WebhookTarget | None:
