@@ -26,36 +26,19 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from engine import _all_stats, _stat, tree_pids  # noqa: E402  (the /proc accounting)
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
-
-
-def descendants(pid: int) -> list[int]:
-    found, frontier = [pid], [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = Path(f"/proc/{parent}/task/{parent}/children")
-        if children.exists():
-            kids = [int(k) for k in children.read_text().split()]
-            found += kids
-            frontier += kids
-    return found
+def cpu_seconds(pids: Iterable[int]) -> float:
+    return sum(stat[1] for pid in pids if (stat := _stat(pid)) is not None)
 
 
 def postgres_backends(database: str) -> list[int]:
@@ -145,7 +128,7 @@ def measure(args: argparse.Namespace, server_pid: int, database: str) -> None:
     one_batch(args.batch)  # warm-up
     EventsWorker.drain_all()
     time.sleep(3)
-    server_pids = descendants(server_pid)
+    server_pids = tree_pids([server_pid], _all_stats())
     pg_before = {pid: cpu_seconds([pid]) for pid in postgres_backends(database)}
     me = [os.getpid()]
     before = (cpu_seconds(server_pids), cpu_seconds(me))

@@ -43,7 +43,9 @@ def _step_scope() -> Iterator[Session]:
 
 
 class RunRecorder:
-    """Records the steps of one run; secrets pass through `scrubber` first."""
+    """Records the steps of one run. Log lines and error messages arrive scrubbed (the
+    step scrubs them once, for us and for Prefect); output bodies pass through
+    `scrubber` here."""
 
     def __init__(
         self, run_id: uuid.UUID, project_id: uuid.UUID, retention: str, scrubber: Scrubber
@@ -99,9 +101,7 @@ class RunRecorder:
                 .values(
                     exit_reason=exit_reason,
                     error_type=error_type,
-                    error_message=self.scrubber.text(error_message)[:10_000]
-                    if error_message
-                    else None,
+                    error_message=error_message[:10_000] if error_message else None,
                     output_dataclip_id=dataclip_id,
                     finished_at=now,
                 )
@@ -127,7 +127,7 @@ class RunRecorder:
         lines: Iterable[tuple[datetime, str, str, str]],
         step_id: uuid.UUID | None = None,
     ) -> None:
-        """Store `(timestamp, level, source, message)` lines, scrubbed."""
+        """Store already-scrubbed `(timestamp, level, source, message)` lines."""
         rows = self._log_rows(lines, step_id)
         if rows:
             with _step_scope() as session:
@@ -144,7 +144,7 @@ class RunRecorder:
                 "timestamp": ts,
                 "level": level,
                 "source": source[:32],
-                "message": self.scrubber.text(message),
+                "message": message,
             }
             for ts, level, source, message in lines
         ]
