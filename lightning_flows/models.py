@@ -19,7 +19,7 @@ from lightning_flows.credentials.models import (
 )
 from lightning_flows.gitsync.models import RepoConnection
 from lightning_flows.projects.models import Project, ProjectUser
-from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkOrder
+from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
 from lightning_flows.workflows.models import (
     Edge,
     Job,
@@ -54,6 +54,7 @@ __all__ = [
     "UserToken",
     "WebhookAuthMethod",
     "WorkOrder",
+    "WorkerRecord",
     "Workflow",
     "WorkflowSnapshot",
     "WorkflowVersion",

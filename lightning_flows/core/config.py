@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     )
     lost_run_grace_seconds: float = Field(default=60.0, ge=0)
     lost_run_sweep_seconds: float = Field(default=10.0, gt=0, description="How often workers look.")
+    prefect_work_pool: str = Field(
+        default="lightning-flows", description="Prefect work pool of the workflows' deployments."
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="How often a worker reports that it is alive."
+    )
+    worker_dead_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A worker silent this long is dead; its runs are taken over.",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0, ge=0, description="On SIGTERM, how long in-flight steps may finish."
+    )
     # Accounts and security
     allow_registration: bool = Field(
         default=True, description="Self-registration default; a superuser can change it live."

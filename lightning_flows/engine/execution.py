@@ -19,7 +19,8 @@ from prefect.states import Completed, Crashed, Failed, State
 from lightning_flows.core.db import session_scope
 from lightning_flows.credentials.scrubber import Scrubber
 from lightning_flows.engine.context import RunContext, load_run_context
-from lightning_flows.engine.recording import RunRecorder
+from lightning_flows.engine.lease import RunLease
+from lightning_flows.engine.recording import RunHandedBack, RunRecorder
 from lightning_flows.engine.steps import RunExecutor
 from lightning_flows.engine.task_runs import TaskRunReporter
 from lightning_flows.engine.walker import WalkResult, walk
@@ -27,6 +28,7 @@ from lightning_flows.runs import service as runs
 from lightning_flows.runs.states import RunState
 
 log = logging.getLogger(__name__)
+HANDED_BACK = "handed_back"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class RunOutcome:
     message: str
     final_state: dict[str, Any] | None
 
+    @property
+    def handed_back(self) -> bool:
+        """The run was given back mid-way; it resumes elsewhere under the same flow run."""
+        return self.state == HANDED_BACK
+
     def prefect_state(self) -> State[Any]:
         """The flow run's final state: Completed, Failed (fail/kill) or Crashed."""
         if self.state == "success":
@@ -46,14 +53,21 @@ class RunOutcome:
         return Crashed(message=self.message)
 
 
-def execute_run(run_id: uuid.UUID, reporter: TaskRunReporter, worker_name: str = "") -> RunOutcome:
-    """Start `run_id` (or resume it after a Prefect retry), execute it, end it."""
+def execute_run(
+    run_id: uuid.UUID,
+    reporter: TaskRunReporter,
+    worker_name: str = "",
+    lease: RunLease | None = None,
+) -> RunOutcome:
+    """Start `run_id` (or resume it: a Prefect retry, a run handed back mid-way),
+    execute it, end it. A run handed back meanwhile ends `handed_back`: not ended here."""
     with session_scope() as session:
         run, resumed = runs.start_run(session, run_id, worker_name)
         ctx = load_run_context(session, run, resumed=resumed)
         started_at = run.started_at or run.inserted_at
-    recorder = RunRecorder(ctx.run_id, ctx.project_id, ctx.retention, Scrubber())
-    executor = RunExecutor(ctx, recorder, reporter)
+        holder = run.worker_name
+    recorder = RunRecorder(ctx.run_id, ctx.project_id, ctx.retention, Scrubber(), holder)
+    executor = RunExecutor(ctx, recorder, reporter, lease)
     try:
         if resumed:
             line = (
@@ -65,6 +79,9 @@ def execute_run(run_id: uuid.UUID, reporter: TaskRunReporter, worker_name: str =
             recorder.logs([line])
             reporter.log([line])
         result = walk(ctx.plan, ctx.initial_state, executor)
+    except RunHandedBack:
+        log.info("run %s was handed back; it resumes elsewhere", run_id)
+        return RunOutcome(HANDED_BACK, "Handed back: the run resumes on another worker.", None)
     except Exception as exc:
         log.exception("run %s failed inside the engine", run_id)
         result = WalkResult("exception", None, type(exc).__name__, str(exc))
@@ -77,12 +94,23 @@ def _finish(
     result: WalkResult,
     final_dataclip_id: uuid.UUID | None,
 ) -> RunOutcome:
-    # Retention first: once a run shows as finished, its data already obeys the policy.
-    recorder.finish_run(result.state == "success", ctx.input_dataclip_id)
+    # Retention in the transaction that ends the run: once a run shows as finished, its
+    # data already obeys the policy; a run handed back meanwhile is left alone.
     with session_scope() as session:
-        run = runs.get_run(session, ctx.run_id)
-        run.final_dataclip_id = final_dataclip_id
-        runs.set_run_state(session, run, RunState(result.state), error_type=result.error_type)
+        ended = runs.finish_run(
+            session,
+            ctx.run_id,
+            RunState(result.state),
+            error_type=result.error_type,
+            final_dataclip_id=final_dataclip_id,
+            held_by=recorder.holder,
+            commit=False,
+        )
+        if ended:
+            recorder.apply_retention(session, result.state == "success", ctx.input_dataclip_id)
+        session.commit()
+    if not ended:
+        return RunOutcome(HANDED_BACK, "Handed back: the run resumes on another worker.", None)
     message = f"Run {result.state}" + (
         f": {result.error_type}: {recorder.scrubber.text(result.error_message or '')}"
         if result.error_type

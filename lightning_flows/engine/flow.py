@@ -18,6 +18,7 @@ from prefect.context import FlowRunContext
 import lightning_flows.models  # noqa: F401  (every table registered before the first flush)
 from lightning_flows.engine.execution import execute_run
 from lightning_flows.engine.task_runs import TaskRunReporter
+from lightning_flows.runs.workers import EXTERNAL_PREFIX
 
 FLOW_NAME = "lightning-flows-run"
 ENTRYPOINT = "lightning_flows/engine/flow.py:run_workflow"
@@ -33,20 +34,25 @@ def run_workflow(
     if ctx is None or ctx.flow_run is None:
         raise RuntimeError("run_workflow executes inside a Prefect flow run")
     flow_run = ctx.flow_run
+    # Prefect watches its own workers' processes: the run is held in the flow run's name.
+    holder = f"{EXTERNAL_PREFIX}{flow_run.id}"
     if run_id is None:
         if workflow_id is None:
             raise ValueError("run_workflow needs a run_id (or a workflow_id to start one)")
-        run_id = str(new_run_for(flow_run.id, uuid.UUID(workflow_id), trigger_id))
+        run_id = str(new_run_for(flow_run.id, uuid.UUID(workflow_id), trigger_id, holder))
     reporter = TaskRunReporter(flow_run.id, flow_run.name, list(flow_run.tags))
-    return execute_run(uuid.UUID(run_id), reporter).prefect_state()
+    outcome = execute_run(uuid.UUID(run_id), reporter, holder)
+    if outcome.handed_back:
+        raise RuntimeError(outcome.message)
+    return outcome.prefect_state()
 
 
 def new_run_for(
-    flow_run_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: str | None
+    flow_run_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: str | None, worker_name: str
 ) -> uuid.UUID:
     """A flow run started in Prefect (a schedule or its UI) without a run: create one."""
-    from lightning_flows.engine.manual import enqueue_from_prefect
+    from lightning_flows.runs.scheduled import enqueue_from_prefect
 
     return enqueue_from_prefect(
-        workflow_id, uuid.UUID(trigger_id) if trigger_id else None, flow_run_id
+        workflow_id, uuid.UUID(trigger_id) if trigger_id else None, flow_run_id, worker_name
     )

@@ -23,12 +23,12 @@ from lightning_flows.core.db import session_scope
 from lightning_flows.engine.dispatch import FlowRunRef
 from lightning_flows.engine.execution import execute_run
 from lightning_flows.engine.flow import new_run_for
+from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.prefect_api import prefect_client
 from lightning_flows.engine.task_runs import TaskRunReporter
-from lightning_flows.runs import service as runs
-from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import release_claims
 from lightning_flows.runs.states import RunState
+from lightning_flows.runs.transitions import transition
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +49,28 @@ def take_flow_run(flow_run_id: uuid.UUID) -> bool:
     return True
 
 
-def drive_flow_run(run_id: uuid.UUID | None, flow_run: FlowRunRef, worker_name: str) -> None:
-    """Execute `run_id` (or create the run of a Prefect-started flow run) as `flow_run`."""
-    if flow_run.start == "force" and not _force_running(flow_run.id, run_id):
+def drive_flow_run(
+    run_id: uuid.UUID | None,
+    flow_run: FlowRunRef,
+    worker_name: str,
+    lease: RunLease | None = None,
+) -> None:
+    """Execute `run_id` (or create the run of a Prefect-started flow run) as `flow_run`.
+    A run handed back mid-way (worker stopping) leaves its flow run Running: the
+    worker that resumes the run finishes it."""
+    if flow_run.start == "force" and not _force_running(flow_run.id, run_id, worker_name):
         return
     if flow_run.start == "take" and not take_flow_run(flow_run.id):
         return
     final: State[Any]
     try:
         if run_id is None:
-            run_id = _run_for_parameters(flow_run)
+            run_id = _run_for_parameters(flow_run, worker_name)
         reporter = TaskRunReporter(flow_run.id, flow_run.name, flow_run.tags)
-        final = execute_run(run_id, reporter, worker_name).prefect_state()
+        outcome = execute_run(run_id, reporter, worker_name, lease)
+        if outcome.handed_back:
+            return
+        final = outcome.prefect_state()
     except Exception as exc:
         log.exception("flow run %s of run %s failed to execute", flow_run.id, run_id)
         final = Crashed(message=f"{type(exc).__name__}: {exc}")
@@ -72,7 +82,7 @@ def drive_flow_run(run_id: uuid.UUID | None, flow_run: FlowRunRef, worker_name: 
         log.warning("could not set the final state of flow run %s", flow_run.id, exc_info=True)
 
 
-def _force_running(flow_run_id: uuid.UUID, run_id: uuid.UUID | None) -> bool:
+def _force_running(flow_run_id: uuid.UUID, run_id: uuid.UUID | None, worker_name: str) -> bool:
     """An existing flow run of a run this worker claimed: nobody else can run it."""
     try:
         prefect_client().set_flow_run_state(flow_run_id, Running(), force=True)
@@ -81,23 +91,30 @@ def _force_running(flow_run_id: uuid.UUID, run_id: uuid.UUID | None) -> bool:
         log.warning("could not move flow run %s to Running; the run waits", flow_run_id)
         if run_id is not None:
             with session_scope() as session:
-                release_claims(session, [run_id])
+                release_claims(session, [run_id], worker_name)
         return False
 
 
-def _run_for_parameters(flow_run: FlowRunRef) -> uuid.UUID:
+def _run_for_parameters(flow_run: FlowRunRef, worker_name: str) -> uuid.UUID:
     workflow_id = flow_run.parameters.get("workflow_id")
     if workflow_id is None:
         raise ValueError("the flow run has neither a run_id nor a workflow_id parameter")
     trigger_id = flow_run.parameters.get("trigger_id")
     return new_run_for(
-        flow_run.id, uuid.UUID(str(workflow_id)), str(trigger_id) if trigger_id else None
+        flow_run.id,
+        uuid.UUID(str(workflow_id)),
+        str(trigger_id) if trigger_id else None,
+        worker_name,
     )
 
 
 def _end_if_never_started(run_id: uuid.UUID) -> None:
     """A run still `claimed` after its flow run ended never started: end it visibly."""
     with session_scope() as session:
-        run = session.get(Run, run_id)
-        if run is not None and run.state == RunState.CLAIMED.value:
-            runs.set_run_state(session, run, RunState.EXCEPTION, error_type="EngineError")
+        transition(
+            session,
+            [run_id],
+            RunState.EXCEPTION,
+            expect=[RunState.CLAIMED],
+            error_type="EngineError",
+        )

@@ -19,14 +19,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import exists, insert, literal, text, update
 from sqlmodel import Session, col, select
 
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.scrubber import Scrubber
 from lightning_flows.projects.models import RetentionPolicy
-from lightning_flows.runs.models import Dataclip, DataclipType, LogLine, Step
+from lightning_flows.runs.models import Dataclip, DataclipType, LogLine, Run, Step
+from lightning_flows.runs.states import RunState
 
 # Core statements: a step's rows are written without the ORM's unit of work.
 _STEPS = Step.__table__  # type: ignore[attr-defined]
@@ -42,18 +43,35 @@ def _step_scope() -> Iterator[Session]:
         yield session
 
 
+class RunHandedBack(Exception):
+    """This engine no longer holds the run (its worker stopped or was presumed dead and
+    the run was handed back): it must not execute another step of it."""
+
+
 class RunRecorder:
     """Records the steps of one run. Log lines and error messages arrive scrubbed (the
     step scrubs them once, for us and for Prefect); output bodies pass through
-    `scrubber` here."""
+    `scrubber` here.
+
+    A step is only opened while the run is `started` and held by `holder` (the worker
+    that started it), checked in the same statement: a worker whose run was handed
+    back can never execute another step of it, and never overwrite a step that was
+    closed as `lost` behind its back.
+    """
 
     def __init__(
-        self, run_id: uuid.UUID, project_id: uuid.UUID, retention: str, scrubber: Scrubber
+        self,
+        run_id: uuid.UUID,
+        project_id: uuid.UUID,
+        retention: str,
+        scrubber: Scrubber,
+        holder: str | None = None,
     ) -> None:
         self.run_id = run_id
         self.project_id = project_id
         self.retention = RetentionPolicy(retention)
         self.scrubber = scrubber
+        self.holder = holder
 
     def start_step(
         self,
@@ -62,19 +80,32 @@ class RunRecorder:
         input_dataclip_id: uuid.UUID | None,
         task_run_id: uuid.UUID | None,
     ) -> None:
+        """Open a step row, or raise RunHandedBack if the run is no longer ours."""
         now = utcnow()
+        values = {
+            "id": step_id,
+            "run_id": self.run_id,
+            "job_id": job_id,
+            "input_dataclip_id": input_dataclip_id,
+            "prefect_task_run_id": task_run_id,
+            "started_at": now,
+            "inserted_at": now,
+        }
+        held = exists().where(
+            col(Run.id) == self.run_id,
+            col(Run.state) == RunState.STARTED.value,
+            col(Run.worker_name).is_(None)
+            if self.holder is None
+            else col(Run.worker_name) == self.holder,
+        )
+        columns = list(values)
+        chosen = select(*[literal(values[c], _STEPS.c[c].type).label(c) for c in columns])
         with _step_scope() as session:
-            session.execute(
-                insert(_STEPS).values(
-                    id=step_id,
-                    run_id=self.run_id,
-                    job_id=job_id,
-                    input_dataclip_id=input_dataclip_id,
-                    prefect_task_run_id=task_run_id,
-                    started_at=now,
-                    inserted_at=now,
-                )
+            result = session.execute(
+                insert(_STEPS).from_select(columns, chosen.where(held))  # type: ignore[arg-type]
             )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise RunHandedBack(f"run {self.run_id} is no longer held by {self.holder}")
 
     def finish_step(
         self,
@@ -97,7 +128,7 @@ class RunRecorder:
                 session.execute(insert(_DATACLIPS).values(self._dataclip(dataclip_id, output, now)))
             session.execute(
                 update(_STEPS)
-                .where(_STEPS.c.id == step_id)
+                .where(_STEPS.c.id == step_id, _STEPS.c.exit_reason.is_(None))
                 .values(
                     exit_reason=exit_reason,
                     error_type=error_type,
@@ -149,22 +180,21 @@ class RunRecorder:
             for ts, level, source, message in lines
         ]
 
-    def finish_run(self, succeeded: bool, input_dataclip_id: uuid.UUID | None) -> None:
-        """Apply retention once the run is over (wipe bodies the policy does not keep)."""
+    def apply_retention(
+        self, session: Session, succeeded: bool, input_dataclip_id: uuid.UUID | None
+    ) -> None:
+        """Wipe the bodies the project's policy does not keep, once the run is over (in
+        the caller's transaction, the one that ends the run)."""
         wipe_outputs = self.retention == RetentionPolicy.RETAIN_WITH_ERRORS and succeeded
-        if self.retention == RetentionPolicy.ERASE_ALL or wipe_outputs:
-            with session_scope() as session:
-                ids = list(
-                    session.exec(
-                        select(Step.output_dataclip_id).where(Step.run_id == self.run_id)
-                    ).all()
-                )
-                if self.retention == RetentionPolicy.ERASE_ALL and input_dataclip_id:
-                    ids.append(input_dataclip_id)
-                ids = [i for i in ids if i is not None]
-                if ids:
-                    session.execute(
-                        update(Dataclip)
-                        .where(col(Dataclip.id).in_(ids), col(Dataclip.wiped_at).is_(None))
-                        .values(body=None, wiped_at=utcnow())
-                    )
+        if self.retention != RetentionPolicy.ERASE_ALL and not wipe_outputs:
+            return
+        ids = list(session.exec(select(Step.output_dataclip_id).where(Step.run_id == self.run_id)))
+        if self.retention == RetentionPolicy.ERASE_ALL and input_dataclip_id:
+            ids.append(input_dataclip_id)
+        ids = [i for i in ids if i is not None]
+        if ids:
+            session.execute(
+                update(Dataclip)
+                .where(col(Dataclip.id).in_(ids), col(Dataclip.wiped_at).is_(None))
+                .values(body=None, wiped_at=utcnow())
+            )

@@ -1,8 +1,11 @@
-"""Nothing acknowledged is dropped: runs whose worker died are marked `lost`.
+"""Nothing acknowledged is dropped: the runs of dead workers are taken over.
 
-A run claimed or started longer ago than the max run duration plus grace is
-lost; its Prefect flow run is marked Crashed, and if its workflow opts in
-(`retry_lost_runs`) a new run of the same work order starts from the same input.
+Every worker looks, every `lost_run_sweep_seconds`: runs held by a worker whose
+heartbeat is older than `worker_dead_after_seconds` are handed back (they resume on a
+live worker at the step that was in flight) or end `lost` (`on_worker_loss =
+mark_lost`); runs unfinished after the max run duration plus grace end `lost` (the
+backstop for a step hanging on a live worker). The decisions are the runs context's
+(runs/takeover.py); this module mirrors them in Prefect.
 """
 
 from __future__ import annotations
@@ -17,52 +20,45 @@ from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.engine.prefect_api import prefect_client
-from lightning_flows.runs import service as runs
-from lightning_flows.runs.models import Run, WorkOrder
-from lightning_flows.runs.queue import lost_runs
-from lightning_flows.runs.states import RunState
-from lightning_flows.workflows.models import Workflow
+from lightning_flows.runs import takeover
 
 log = logging.getLogger(__name__)
 
 
 def sweep_lost_runs() -> list[uuid.UUID]:
-    """Mark every overdue run lost (retrying where opted in); returns their ids."""
+    """Take over dead workers' runs and end overdue ones; returns the ids that changed."""
     settings = get_settings()
+    with session_scope() as session:
+        handed = takeover.take_over_dead_workers(session, settings.worker_dead_after_seconds)
     cutoff = utcnow() - timedelta(
         seconds=settings.max_run_duration_seconds + settings.lost_run_grace_seconds
     )
-    swept: list[uuid.UUID] = []
     with session_scope() as session:
-        for run in lost_runs(session, cutoff):
-            flow_run_id = run.prefect_flow_run_id
-            runs.set_run_state(session, run, RunState.LOST, error_type="LostError")
-            swept.append(run.id)
-            log.warning("run %s was lost (no result within the max run duration)", run.id)
-            _mark_flow_run_crashed(flow_run_id)
-            work_order = session.get(WorkOrder, run.work_order_id)
-            workflow = session.get(Workflow, work_order.workflow_id) if work_order else None
-            if workflow is not None and workflow.retry_lost_runs:
-                session.add(
-                    Run(
-                        work_order_id=run.work_order_id,
-                        snapshot_id=run.snapshot_id,
-                        starting_job_id=run.starting_job_id,
-                        starting_trigger_id=run.starting_trigger_id,
-                        dataclip_id=run.dataclip_id,
-                        priority=run.priority,
-                    )
-                )
-                session.commit()
-    return swept
+        handed.extend(takeover.sweep_overdue_runs(session, cutoff))
+    for run_id in handed.resumed:
+        log.warning("run %s lost its worker; it resumes on a live worker", run_id)
+    for run_id, _ in handed.lost:
+        log.warning("run %s was lost", run_id)
+    mirror_in_prefect(handed)
+    return handed.resumed + [run_id for run_id, _ in handed.lost]
 
 
-def _mark_flow_run_crashed(flow_run_id: uuid.UUID | None) -> None:
-    if flow_run_id is None:
-        return
+def mirror_in_prefect(handed: takeover.HandedBack) -> None:
+    """Interrupted steps' task runs and lost runs' flow runs end Crashed in Prefect (a
+    resumed run keeps its flow run: the worker that resumes it finishes it)."""
+    for task_run_id in handed.closed_task_runs:
+        _crash("task", task_run_id, "The worker executing this step was lost.")
+    for _, flow_run_id in handed.lost:
+        if flow_run_id is not None:
+            _crash("flow", flow_run_id, "The worker executing this run was lost.")
+
+
+def _crash(kind: str, run_id: uuid.UUID, message: str) -> None:
+    client = prefect_client()
     try:
-        prefect_client().set_flow_run_state(
-            flow_run_id, Crashed(message="The worker executing this run was lost."), force=True
-        )
+        if kind == "task":
+            client.set_task_run_state(run_id, Crashed(message=message), force=True)
+        else:
+            client.set_flow_run_state(run_id, Crashed(message=message), force=True)
     except Exception:  # Prefect may be down too; the run row is what users search
-        log.warning("could not mark flow run %s crashed", flow_run_id, exc_info=True)
+        log.warning("could not mark %s run %s crashed", kind, run_id, exc_info=True)

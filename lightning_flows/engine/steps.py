@@ -16,8 +16,9 @@ from lightning_flows.core.db import session_scope
 from lightning_flows.credentials.scrubber import Scrubber, secret_values
 from lightning_flows.credentials.usage import configuration_for
 from lightning_flows.engine.context import RunContext
+from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.plan import PlanStep
-from lightning_flows.engine.recording import RunRecorder
+from lightning_flows.engine.recording import RunHandedBack, RunRecorder
 from lightning_flows.engine.runtime import get_pool, installed_adaptor
 from lightning_flows.engine.task_runs import TaskRunReporter
 from lightning_flows.engine.walker import StepOutcome, WalkResult
@@ -26,10 +27,17 @@ from lightning_flows.engine.walker import StepOutcome, WalkResult
 class RunExecutor:
     """The walker's StepExecutor for a stored run: each step recorded and reported."""
 
-    def __init__(self, ctx: RunContext, recorder: RunRecorder, reporter: TaskRunReporter) -> None:
+    def __init__(
+        self,
+        ctx: RunContext,
+        recorder: RunRecorder,
+        reporter: TaskRunReporter,
+        lease: RunLease | None = None,
+    ) -> None:
         self.ctx = ctx
         self.recorder = recorder
         self.reporter = reporter
+        self.lease = lease or RunLease()
         self.scrubber = recorder.scrubber
         self._secrets: set[str] = set()
         self._outputs: dict[str, uuid.UUID | None] = {}
@@ -40,7 +48,11 @@ class RunExecutor:
         if reused is not None:
             self._outputs[step.id] = reused.output_dataclip_id
             return StepOutcome("success", dict(reused.output))
-        return self._execute(step, state, input_clip)
+        self.lease.before_step(self.ctx.run_id, self.recorder.holder)
+        outcome = self._execute(step, state, input_clip)
+        if self.lease.revoked.is_set():  # handed back while the step ran: not ours any more
+            raise RunHandedBack(f"run {self.ctx.run_id} was handed back during a step")
+        return outcome
 
     def final_dataclip_id(self, result: WalkResult) -> uuid.UUID | None:
         """The output of the run's last leaf (or of its last step when it ended early)."""
@@ -56,8 +68,9 @@ class RunExecutor:
         self, step: PlanStep, state: dict[str, Any], input_dataclip_id: uuid.UUID | None
     ) -> StepOutcome:
         step_row_id = uuid.uuid4()
-        task_run = self.reporter.start(step.name, step.id, step_row_id)
+        task_run = self.reporter.prepare(step.name, step.id, step_row_id)
         self.recorder.start_step(step_row_id, uuid.UUID(step.id), input_dataclip_id, task_run.id)
+        self.reporter.announce(task_run)
         try:
             result = self._run_in_node(step, state)
         except AdaptorTasksError as exc:

@@ -92,6 +92,12 @@ class TaskRunReporter:
 
     def start(self, name: str, job_id: str, key: uuid.UUID) -> StepTaskRun:
         """A task run named after the job enters Running; `key` is unique per attempt."""
+        handle = self.prepare(name, job_id, key)
+        self.announce(handle)
+        return handle
+
+    def prepare(self, name: str, job_id: str, key: uuid.UUID) -> StepTaskRun:
+        """The task run of a step about to start, not yet sent (see `announce`)."""
         state: State[Any] = Running()
         task_run = TaskRun(
             id=uuid.uuid4(),
@@ -106,9 +112,12 @@ class TaskRunReporter:
             start_time=state.timestamp,
             state=state,
         )
-        handle = StepTaskRun(task_run)
-        self._emit(handle, None, state)
-        return handle
+        return StepTaskRun(task_run)
+
+    def announce(self, handle: StepTaskRun) -> None:
+        """Send the prepared task run's Running state."""
+        assert handle.task_run.state is not None  # noqa: S101 (set by prepare)
+        self._emit(handle, None, handle.task_run.state)
 
     def finish(self, handle: StepTaskRun, exit_reason: str, message: str | None) -> None:
         """The task run ends in the state matching the step's exit reason."""

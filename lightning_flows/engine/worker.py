@@ -5,9 +5,15 @@ this worker polls the platform database for `available` runs every
 `poll_interval` while busy (idle on PostgreSQL, it sleeps until the `runs` table
 notifies it: engine/wakeup.py), claims a batch, hands them to Prefect (one Running flow run of
 each workflow's deployment, idempotent) and executes each in a thread
-(engine/flow_runs.py). Every `prefect_poll_interval` it also asks Prefect for
-scheduled flow runs of the engine flow: retries from the Prefect UI (resumed
-from the failed step), and flow runs started from a deployment or schedule.
+(engine/flow_runs.py). Every `prefect_poll_interval` it also asks its Prefect work
+pool for scheduled flow runs: retries from the Prefect UI (resumed from the failed
+step), and flow runs started from a deployment or schedule.
+
+It is a worker of that work pool: a heartbeat thread tells Prefect (for its UI) and
+the platform database (for liveness) that it is alive; every worker takes over the
+runs of workers that went silent (engine/recovery.py). `stop(grace)` drains: no new
+claims, runs hand themselves back between steps, and after `grace` seconds the runs
+still inside a step are handed back too (resumed elsewhere at that step).
 """
 
 from __future__ import annotations
@@ -20,29 +26,22 @@ import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from prefect.client.schemas.filters import (
-    FlowFilter,
-    FlowFilterName,
-    FlowRunFilter,
-    FlowRunFilterNextScheduledStartTime,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-)
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun
+from sqlmodel import col, select
 
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
-from lightning_flows.core.timeutil import utcnow
+from lightning_flows.engine import prefect_worker
 from lightning_flows.engine.dispatch import FlowRunRef, create_flow_runs
-from lightning_flows.engine.flow import FLOW_NAME
 from lightning_flows.engine.flow_runs import drive_flow_run
-from lightning_flows.engine.prefect_api import prefect_client
-from lightning_flows.engine.recovery import sweep_lost_runs
+from lightning_flows.engine.lease import RunLease
+from lightning_flows.engine.recovery import mirror_in_prefect, sweep_lost_runs
 from lightning_flows.engine.runtime import get_pool
 from lightning_flows.engine.wakeup import RunSignal
+from lightning_flows.runs import takeover, workers
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_runs, release_claims
-from lightning_flows.runs.states import RESUMABLE_RUN_STATES, RunState
+from lightning_flows.runs.states import ACTIVE_RUN_STATES, RESUMABLE_RUN_STATES, RunState
 
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 0.25  # with LISTEN/NOTIFY, an idle worker still polls this often
@@ -69,16 +68,34 @@ class Worker:
         self._lock = threading.Lock()
         self._last_prefect_poll = 0.0
         self._last_sweep = 0.0
-        self.sweep_interval = sweep_interval or get_settings().lost_run_sweep_seconds
+        settings = get_settings()
+        self.sweep_interval = sweep_interval or settings.lost_run_sweep_seconds
+        self.heartbeat_interval = settings.worker_heartbeat_seconds
+        self.grace = settings.shutdown_grace_seconds
         self.stopping = threading.Event()
+        self._draining = threading.Event()  # shared by every lease: hand back between steps
+        self._leases: dict[uuid.UUID, RunLease] = {}
         self._dispatch_paused_until = 0.0
         self._signal = RunSignal()
+        self._heartbeat_stop = threading.Event()
 
     def serve(self) -> None:
-        """Poll and execute until `stop()` is called."""
+        """Poll and execute until `stop()` is called; then drain (see `stop`)."""
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
+        self._beat()  # alive in the database before the first claim
+        heart = threading.Thread(target=self._heartbeats, name="worker-heartbeat", daemon=True)
+        heart.start()
         # Start the Node processes now, not on the first run (1.5-2.5 s each).
         threading.Thread(target=get_pool().warm_up, name="node-warm-up", daemon=True).start()
+        try:
+            self._loop()
+        finally:
+            self._drain()
+            self._heartbeat_stop.set()
+            heart.join(timeout=5)
+            self._leave()
+
+    def _loop(self) -> None:
         while not self.stopping.is_set():
             try:
                 started = self.poll_once()
@@ -92,11 +109,82 @@ class Worker:
             else:  # idle: sleep until runs are created (or the fallback poll)
                 self._signal.wait(IDLE_POLL_SECONDS)
         self._signal.close()
-        self._threads.shutdown(wait=True)
 
-    def stop(self) -> None:
+    def stop(self, grace: float | None = None) -> None:
+        """Stop claiming now; runs in progress hand themselves back before their next
+        step, and after `grace` seconds (default `shutdown_grace_seconds`) the runs still
+        inside a step are handed back too. `serve()` returns once all that is done."""
+        if grace is not None:
+            self.grace = grace
+        self._draining.set()
         self.stopping.set()
         self._signal.stop()
+
+    def _drain(self) -> None:
+        deadline = time.monotonic() + self.grace
+        while self.busy and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.busy:
+            self._hand_back_in_flight()
+        self._threads.shutdown(wait=True)
+
+    def _hand_back_in_flight(self) -> None:
+        """The grace period is over: hand back what is still running, interrupt it."""
+        with session_scope() as session:
+            held = list(
+                session.exec(
+                    select(Run.id).where(
+                        col(Run.worker_name) == self.name,
+                        col(Run.state).in_([s.value for s in ACTIVE_RUN_STATES]),
+                    )
+                )
+            )
+            handed = takeover.hand_back(
+                session,
+                held,
+                reason=f"The worker executing this run ({self.name}) stopped before "
+                "the step finished.",
+                held_by=self.name,
+            )
+        with self._lock:
+            for lease in self._leases.values():
+                lease.revoked.set()
+        log.warning("handed back %d run(s) still in a step", len(held))
+        mirror_in_prefect(handed)
+        # The steps still in Node cannot finish in time: end their processes (the pool
+        # starts new ones on demand, should anything still ask).
+        from lightning_flows.engine.runtime import close_pool
+
+        close_pool()
+
+    def _heartbeats(self) -> None:
+        while not self._heartbeat_stop.wait(self.heartbeat_interval):
+            self._beat()
+
+    def _beat(self) -> None:
+        try:
+            with session_scope() as session:
+                workers.beat(
+                    session,
+                    self.name,
+                    hostname=socket.gethostname(),
+                    pid=os.getpid(),
+                    concurrency=self.concurrency,
+                )
+        except Exception:
+            log.warning("could not record the heartbeat of worker %s", self.name, exc_info=True)
+        try:
+            prefect_worker.send_heartbeat(self.name, self.heartbeat_interval)
+        except Exception:  # Prefect down: the platform database still knows we are alive
+            log.debug("could not send a heartbeat to Prefect", exc_info=True)
+
+    def _leave(self) -> None:
+        try:
+            with session_scope() as session:
+                workers.forget(session, self.name)
+        except Exception:
+            log.warning("could not remove worker %s", self.name, exc_info=True)
+        prefect_worker.remove_worker(self.name)
 
     def poll_once(self) -> int:
         """Start what is waiting (database first, then Prefect); returns how many started."""
@@ -140,7 +228,7 @@ class Worker:
             log.warning("could not hand %d run(s) to Prefect; retrying", len(failed))
             self._dispatch_paused_until = time.monotonic() + 2.0
             with session_scope() as session:
-                release_claims(session, failed)
+                release_claims(session, failed, self.name)
         for run_id, flow_run in flow_runs.items():
             self._submit(run_id, run_id, flow_run)
         return len(flow_runs)
@@ -149,14 +237,7 @@ class Worker:
         free = self._free()
         if free <= 0:
             return 0
-        flow_runs = prefect_client().read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
-                next_scheduled_start_time=FlowRunFilterNextScheduledStartTime(before_=utcnow()),
-            ),
-            limit=free,
-        )
+        flow_runs = prefect_worker.due_flow_runs(free)
         started = 0
         for flow_run in flow_runs:
             ours, run_id = self._run_of(flow_run)
@@ -191,6 +272,11 @@ class Worker:
         return resumable, run_id
 
     def _submit(self, key: uuid.UUID, run_id: uuid.UUID | None, flow_run: FlowRunRef) -> None:
+        lease = RunLease(draining=self._draining, worker_label=self.name)
         with self._lock:
             self._active = {k: f for k, f in self._active.items() if not f.done()}
-            self._active[key] = self._threads.submit(drive_flow_run, run_id, flow_run, self.name)
+            self._leases = {k: v for k, v in self._leases.items() if k in self._active}
+            self._leases[key] = lease
+            self._active[key] = self._threads.submit(
+                drive_flow_run, run_id, flow_run, self.name, lease
+            )

@@ -5,18 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from lightning_flows.core.errors import InvalidInput, NotFound
-from lightning_flows.core.timeutil import utcnow
 from lightning_flows.runs.models import Dataclip, DataclipType, Run, Step, WorkOrder
-from lightning_flows.runs.service import Enqueued, create_work_order
-from lightning_flows.runs.states import RunState, WorkOrderState
+from lightning_flows.runs.rows import Priority
+from lightning_flows.runs.service import Enqueued, add_run, create_work_order
+from lightning_flows.runs.states import RunState
 from lightning_flows.workflows import service as workflows
 from lightning_flows.workflows.models import Workflow, WorkflowSnapshot
-
-IMMEDIATE = 0
 
 
 def default_start(snapshot: WorkflowSnapshot) -> tuple[uuid.UUID | None, uuid.UUID | None]:
@@ -57,7 +54,7 @@ def enqueue_manual(
             trigger_id=trigger_id,
             start_job_id=job_id,
             created_by_id=user_id,
-            priority=IMMEDIATE,
+            priority=Priority.IMMEDIATE,
             existing_dataclip=clip,
         )
     return create_work_order(
@@ -69,7 +66,7 @@ def enqueue_manual(
         trigger_id=trigger_id,
         start_job_id=job_id,
         created_by_id=user_id,
-        priority=IMMEDIATE,
+        priority=Priority.IMMEDIATE,
     )
 
 
@@ -91,19 +88,14 @@ def retry_from_step(
     work_order = session.get(WorkOrder, original.work_order_id)
     assert work_order is not None  # noqa: S101
     _usable_dataclip(session, step.input_dataclip_id, work_order.project_id)
-    run = Run(
+    run = add_run(
+        session,
         work_order_id=work_order.id,
         snapshot_id=original.snapshot_id,
-        starting_job_id=step.job_id,
+        job_id=step.job_id,
         dataclip_id=step.input_dataclip_id,
         created_by_id=user_id,
-        priority=IMMEDIATE,
-    )
-    session.add(run)
-    session.execute(
-        update(WorkOrder)
-        .where(col(WorkOrder.id) == work_order.id)
-        .values(state=WorkOrderState.PENDING.value, last_activity=utcnow())
+        priority=Priority.IMMEDIATE,
     )
     session.commit()
     return run

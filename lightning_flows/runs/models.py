@@ -84,6 +84,7 @@ class Run(SQLModel, table=True):
             name="ck_runs_has_start",
         ),
         Index("ix_runs_state_priority_inserted", "state", "priority", "inserted_at"),
+        Index("ix_runs_worker_name_state", "worker_name", "state"),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -147,3 +148,21 @@ class LogLine(SQLModel, table=True):
     source: str = Field(default="R/T", max_length=32)
     message: str = Field(default="")
     timestamp: datetime = created_at()
+
+
+class WorkerRecord(SQLModel, table=True):
+    """A live (or recently live) worker: its heartbeat says whether its runs are safe.
+
+    A worker silent past `worker_dead_after_seconds` is dead; any live worker takes
+    over the runs it held (runs/takeover.py). Prefect's work pool gets the same
+    heartbeats, for its UI.
+    """
+
+    __tablename__ = "workers"
+
+    name: str = Field(primary_key=True, max_length=255)
+    hostname: str = Field(default="", max_length=255)
+    pid: int = 0
+    concurrency: int = 1
+    started_at: datetime = created_at()
+    last_heartbeat_at: datetime = created_at()

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text, update
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from lightning_flows.core.timeutil import utcnow
 from lightning_flows.projects.models import Project
 from lightning_flows.runs.models import Run, WorkOrder
-from lightning_flows.runs.states import RunState, WorkOrderState
+from lightning_flows.runs.states import RunState
+from lightning_flows.runs.transitions import transition
 from lightning_flows.workflows.models import Workflow
 
 ACTIVE = (RunState.CLAIMED.value, RunState.STARTED.value)
@@ -110,46 +110,25 @@ def claim_runs(session: Session, limit: int, worker_name: str, scan: int = 200) 
     if not chosen:
         session.rollback()
         return []
-    now = utcnow()
-    claimed: set[uuid.UUID] = set(
-        session.exec(  # type: ignore[call-overload]
-            update(Run)
-            .where(
-                col(Run.id).in_([c.run_id for c in chosen]),
-                col(Run.state) == RunState.AVAILABLE.value,
-            )
-            .values(state=RunState.CLAIMED.value, claimed_at=now, worker_name=worker_name)
-            .returning(col(Run.id))
-        ).scalars()
+    claimed = set(
+        transition(session, [c.run_id for c in chosen], RunState.CLAIMED, worker_name=worker_name)
     )
-    chosen = [c for c in chosen if c.run_id in claimed]
-    if chosen:
-        session.execute(
-            update(WorkOrder)
-            .where(col(WorkOrder.id).in_([c.work_order_id for c in chosen]))
-            .values(state=WorkOrderState.RUNNING.value, last_activity=now, updated_at=now)
-        )
-    session.commit()
-    return chosen
+    return [c for c in chosen if c.run_id in claimed]
 
 
-def release_claims(session: Session, run_ids: list[uuid.UUID]) -> None:
-    """Give back runs claimed but never handed over (Prefect unreachable): `available` again."""
-    if not run_ids:
-        return
-    session.execute(
-        update(Run)
-        .where(col(Run.id).in_(run_ids), col(Run.state) == RunState.CLAIMED.value)
-        .values(state=RunState.AVAILABLE.value, claimed_at=None, worker_name=None)
+def release_claims(
+    session: Session, run_ids: list[uuid.UUID], worker_name: str | None = None
+) -> list[uuid.UUID]:
+    """Give back runs claimed but never started (Prefect unreachable, worker stopping):
+    `available` again. Only those `worker_name` holds, if given."""
+    return transition(
+        session,
+        run_ids,
+        RunState.AVAILABLE,
+        handback=True,
+        expect=[RunState.CLAIMED],
+        held_by=worker_name,
     )
-    session.execute(
-        update(WorkOrder)
-        .where(
-            col(WorkOrder.id).in_(select(Run.work_order_id).where(col(Run.id).in_(run_ids))),
-        )
-        .values(state=WorkOrderState.PENDING.value)
-    )
-    session.commit()
 
 
 def lost_runs(session: Session, cutoff: datetime) -> list[Run]:

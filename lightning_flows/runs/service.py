@@ -2,6 +2,7 @@
 
 `create_work_order` is the durability promise: dataclip, work order and run
 are written in one transaction; once it returns, the run exists as `available`.
+Every state change goes through `runs/transitions.py`.
 """
 
 from __future__ import annotations
@@ -10,20 +11,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from lightning_flows.core.errors import InvalidInput, InvalidTransition, NotFound
-from lightning_flows.core.timeutil import utcnow
-from lightning_flows.runs.models import Dataclip, DataclipType, Run, WorkOrder
-from lightning_flows.runs.states import (
-    RESUMABLE_RUN_STATES,
-    RunState,
-    WorkOrderState,
-    transition_run,
-    work_order_state_for,
-)
+from lightning_flows.runs import rows
+from lightning_flows.runs.models import Dataclip, DataclipType, Run, Step, WorkOrder
+from lightning_flows.runs.states import RESUMABLE_RUN_STATES, RunState, work_order_state_for
+from lightning_flows.runs.transitions import transition, transition_one
 from lightning_flows.workflows.models import Workflow, WorkflowSnapshot
 
 
@@ -45,11 +39,15 @@ def create_work_order(
     start_job_id: uuid.UUID | None = None,
     request: dict[str, Any] | None = None,
     created_by_id: uuid.UUID | None = None,
-    priority: int = 1,
+    priority: int = rows.Priority.NORMAL,
     commit: bool = True,
     existing_dataclip: Dataclip | None = None,
+    state: RunState = RunState.AVAILABLE,
+    worker_name: str | None = None,
+    prefect_flow_run_id: uuid.UUID | None = None,
 ) -> Enqueued:
-    """Write the input dataclip (unless reusing one), a work order and its run (`available`)."""
+    """Write the input dataclip (unless reusing one), a work order and its run
+    (`available`, or `claimed` for a flow run that started in Prefect)."""
     if trigger_id is None and start_job_id is None:
         raise InvalidInput("A run starts from a trigger or a job.")
     _check_start(snapshot, trigger_id, start_job_id)
@@ -59,29 +57,48 @@ def create_work_order(
     if existing_dataclip is None:
         session.add(dataclip)
     work_order = WorkOrder(
-        project_id=workflow.project_id,
-        workflow_id=workflow.id,
-        trigger_id=trigger_id,
-        snapshot_id=snapshot.id,
-        dataclip_id=dataclip.id,
-    )
-    run = Run(
-        work_order_id=work_order.id,
-        snapshot_id=snapshot.id,
-        starting_trigger_id=trigger_id,
-        starting_job_id=start_job_id,
-        dataclip_id=dataclip.id,
-        created_by_id=created_by_id,
-        priority=priority,
+        **rows.work_order_row(
+            project_id=workflow.project_id,
+            workflow_id=workflow.id,
+            snapshot_id=snapshot.id,
+            dataclip_id=dataclip.id,
+            trigger_id=trigger_id,
+            run_state=state,
+        )
     )
     session.add(work_order)
     session.flush()
-    session.add(run)
+    run = add_run(
+        session,
+        work_order_id=work_order.id,
+        snapshot_id=snapshot.id,
+        dataclip_id=dataclip.id,
+        trigger_id=trigger_id,
+        job_id=start_job_id,
+        priority=rows.Priority(priority),
+        created_by_id=created_by_id,
+        state=state,
+        worker_name=worker_name,
+        prefect_flow_run_id=prefect_flow_run_id,
+    )
     if commit:
         session.commit()
     else:
         session.flush()
     return Enqueued(work_order, run, dataclip)
+
+
+def add_run(session: Session, **values: Any) -> Run:
+    """A new run of an existing work order (retries), built by `rows.run_row`; the caller
+    commits. The work order shows as pending (or running) again."""
+    run = Run(**rows.run_row(**values))
+    session.add(run)
+    work_order = session.get(WorkOrder, run.work_order_id)
+    if work_order is not None:
+        work_order.state = work_order_state_for(run.state).value
+        work_order.last_activity = work_order.updated_at = run.inserted_at
+        session.add(work_order)
+    return run
 
 
 def _check_start(
@@ -95,6 +112,7 @@ def _check_start(
 
 
 def get_run(session: Session, run_id: uuid.UUID) -> Run:
+    """The run row, or NotFound."""
     run = session.get(Run, run_id)
     if run is None:
         raise NotFound("Run not found.")
@@ -110,81 +128,66 @@ def set_run_state(
     resume: bool = False,
 ) -> Run:
     """Move a run (and its work order) to `target`; illegal moves raise InvalidTransition."""
-    transition_run(run, target, resume=resume)
-    if target != RunState.STARTED or resume:
-        run.error_type = error_type
-    session.add(run)
-    session.execute(
-        update(WorkOrder)
-        .where(col(WorkOrder.id) == run.work_order_id)
-        .values(
-            state=work_order_state_for(target).value, last_activity=utcnow(), updated_at=utcnow()
-        )
+    transition_one(
+        session, run.id, target, expect=[run.state], resume=resume, error_type=error_type
     )
-    session.commit()
+    session.refresh(run)
     return run
 
 
 def claim_run(session: Session, run_id: uuid.UUID, worker_name: str) -> bool:
     """Atomically claim an `available` run; False if someone else got it first."""
-    now = utcnow()
-    result = session.execute(
-        update(Run)
-        .where(col(Run.id) == run_id, col(Run.state) == RunState.AVAILABLE.value)
-        .values(state=RunState.CLAIMED.value, claimed_at=now, worker_name=worker_name)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        return False
-    run = session.get(Run, run_id)
-    assert run is not None  # noqa: S101
-    session.execute(
-        update(WorkOrder)
-        .where(col(WorkOrder.id) == run.work_order_id)
-        .values(state=work_order_state_for(RunState.CLAIMED).value, last_activity=now)
-    )
-    session.commit()
-    session.refresh(run)
-    return True
+    return bool(transition(session, [run_id], RunState.CLAIMED, worker_name=worker_name))
 
 
 def start_run(session: Session, run_id: uuid.UUID, worker_name: str = "") -> tuple[Run, bool]:
     """Move a run to `started` for execution; returns (run, resumed).
 
-    `available` and `claimed` runs start; a failed/crashed/killed/lost run
-    resumes (Prefect retry). Anything else raises InvalidTransition. Every move
-    is a conditional update, so two engines never start the same run.
+    `available` and `claimed` runs start; a failed/crashed/killed/lost run resumes
+    (Prefect retry). A run that already has steps (handed back by a stopping worker
+    or taken over from a dead one) resumes too: its completed steps are reused.
+    Anything else raises InvalidTransition; two engines never start the same run.
     """
     run = get_run(session, run_id)
     if run.state == RunState.AVAILABLE and not claim_run(session, run_id, worker_name):
         session.refresh(run)
+    session.refresh(run)
     current = RunState(run.state)
     resume = current in RESUMABLE_RUN_STATES
     if current != RunState.CLAIMED and not resume:
         raise InvalidTransition(f"Run {run_id} is '{current}' and cannot be started.")
-    now = utcnow()
-    values = {
-        "state": RunState.STARTED.value,
-        "started_at": run.started_at if resume and run.started_at else now,
-        "finished_at": None,
-        "error_type": None,
-    }
-    result = session.execute(
-        update(Run)
-        .where(col(Run.id) == run_id, col(Run.state) == current.value)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+    if not transition(session, [run_id], RunState.STARTED, expect=[current], resume=resume):
         raise InvalidTransition(f"Run {run_id} was started by someone else.")
-    session.execute(
-        update(WorkOrder)
-        .where(col(WorkOrder.id) == run.work_order_id)
-        .values(state=WorkOrderState.RUNNING.value, last_activity=now, updated_at=now)
-        .execution_options(synchronize_session=False)
+    session.refresh(run)
+    return run, resume or has_steps(session, run_id)
+
+
+def finish_run(
+    session: Session,
+    run_id: uuid.UUID,
+    target: RunState,
+    *,
+    error_type: str | None = None,
+    final_dataclip_id: uuid.UUID | None = None,
+    held_by: str | None = None,
+    commit: bool = True,
+) -> bool:
+    """End a started run; False if it is no longer this engine's to end (handed back).
+    `held_by` (the worker that started it) must still hold it, if given."""
+    moved = transition(
+        session,
+        [run_id],
+        target,
+        expect=[RunState.STARTED],
+        held_by=held_by,
+        error_type=error_type,
+        extra={"final_dataclip_id": final_dataclip_id},
+        commit=commit,
     )
-    session.commit()
-    for key, value in values.items():  # what the update wrote, without reading it back
-        set_committed_value(run, key, value)
-    return run, resume
+    return bool(moved)
+
+
+def has_steps(session: Session, run_id: uuid.UUID) -> bool:
+    """Whether a run executed (or began) any step already."""
+    first = session.exec(select(Step.id).where(col(Step.run_id) == run_id).limit(1)).first()
+    return first is not None

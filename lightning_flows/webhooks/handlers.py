@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from lightning_flows.core.config import get_settings
-from lightning_flows.webhooks import auth, intake, reply
+from lightning_flows.runs import intake
+from lightning_flows.webhooks import auth, reply
 from lightning_flows.webhooks.answers import (
     CORS,
     Answer,

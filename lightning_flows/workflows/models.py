@@ -47,6 +47,9 @@ class Workflow(SQLModel, table=True):
             postgresql_where=text("deleted_at IS NULL"),
         ),
         CheckConstraint("concurrency IS NULL OR concurrency > 0", name="ck_workflows_concurrency"),
+        CheckConstraint(
+            "on_worker_loss IN ('resume', 'mark_lost')", name="ck_workflows_on_worker_loss"
+        ),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -55,6 +58,12 @@ class Workflow(SQLModel, table=True):
     concurrency: int | None = None
     retry_lost_runs: bool = Field(
         default=False, description="Start a run again when its worker died mid-run."
+    )
+    on_worker_loss: str = Field(
+        default="resume",
+        max_length=16,
+        description="When the worker executing a run dies: `resume` it on another worker "
+        "at the step in flight, or `mark_lost` (steps must not run twice).",
     )
     positions: dict[str, Any] = json_column(nullable=False, default=dict)
     lock_version: int = 0

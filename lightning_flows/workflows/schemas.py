@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -47,6 +47,12 @@ class WorkflowDocument(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     concurrency: int | None = Field(default=None, ge=1)
     retry_lost_runs: bool = False
+    on_worker_loss: Literal["resume", "mark_lost"] = Field(
+        default="resume",
+        description="When the worker executing a run dies: `resume` the run on another worker "
+        "at the step that was in flight (completed steps are not run again), or `mark_lost` "
+        "to end it `lost` at once (for steps that must never run twice).",
+    )
     positions: dict[str, Any] = Field(default_factory=dict)
     lock_version: int | None = Field(
         default=None, description="When given, the save is refused if someone saved since."
@@ -76,6 +82,7 @@ class WorkflowPublic(BaseModel):
     name: str
     concurrency: int | None
     retry_lost_runs: bool
+    on_worker_loss: Literal["resume", "mark_lost"] = "resume"
     positions: dict[str, Any]
     lock_version: int
     jobs: list[JobPublic]

@@ -12,8 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from lightning_flows.runs import intake
+from lightning_flows.runs import intake_batch as batch
 from lightning_flows.runs.models import Dataclip, Run, WorkOrder
-from lightning_flows.webhooks import batch, intake, routes
+from lightning_flows.webhooks import routes
 from lightning_flows.webhooks.bodies import Body
 from lightning_flows.webhooks.lookup import WebhookTarget, clear_cache, find_target
 from tests import factories

@@ -12,17 +12,19 @@ from sqlmodel import Session, col, select
 
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.errors import InvalidInput, NotFound
-from lightning_flows.core.timeutil import utcnow
 from lightning_flows.runs import service as runs
 from lightning_flows.runs.manual import default_start
 from lightning_flows.runs.models import Dataclip, DataclipType, Run, Step, WorkOrder
-from lightning_flows.runs.states import RunState, WorkOrderState
+from lightning_flows.runs.states import RunState
 from lightning_flows.workflows import service as workflows
 from lightning_flows.workflows.models import Trigger, Workflow
 
 
 def enqueue_from_prefect(
-    workflow_id: uuid.UUID, trigger_id: uuid.UUID | None, flow_run_id: uuid.UUID | None
+    workflow_id: uuid.UUID,
+    trigger_id: uuid.UUID | None,
+    flow_run_id: uuid.UUID | None,
+    worker_name: str | None = None,
 ) -> uuid.UUID:
     """Create the work order and run a Prefect-started flow run executes; returns the run id."""
     with session_scope() as session:
@@ -45,12 +47,11 @@ def enqueue_from_prefect(
             start_job_id=start_job,
             existing_dataclip=cursor,
             commit=False,
+            state=RunState.CLAIMED,
+            worker_name=worker_name,
+            prefect_flow_run_id=flow_run_id,
         )
-        run = enqueued.run
-        run.state, run.claimed_at = RunState.CLAIMED.value, utcnow()
-        run.prefect_flow_run_id = flow_run_id
-        enqueued.work_order.state = WorkOrderState.RUNNING.value
-        return run.id
+        return enqueued.run.id
 
 
 def cron_input(session: Session, workflow: Workflow, trigger: Trigger) -> Dataclip | None:

@@ -1,4 +1,4 @@
-"""Intake: the durability promise. A request is acknowledged only after the
+"""Intake of webhook requests: the durability promise. A request is acknowledged only after the
 transaction holding its dataclip, work order and run (`available`) commits;
 after that, the run will happen.
 
@@ -26,9 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lightning_flows.core.db import get_engine
-from lightning_flows.webhooks import batch
-from lightning_flows.webhooks.bodies import Body
-from lightning_flows.webhooks.lookup import WebhookTarget
+from lightning_flows.runs import intake_batch as batch
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -55,7 +53,7 @@ class IntakeWriter:
             threading.Thread(target=self._loop, args=(source,), name=name, daemon=True).start()
 
     async def accept(
-        self, target: WebhookTarget, body: Body, request: dict[str, Any]
+        self, target: batch.Target, body: batch.StoredBody, request: dict[str, Any]
     ) -> tuple[uuid.UUID, uuid.UUID]:
         """Store one request; returns (work_order_id, run_id) once committed."""
         loop = asyncio.get_running_loop()

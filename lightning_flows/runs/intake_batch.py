@@ -1,5 +1,5 @@
-"""Writing a batch of accepted requests: a dataclip, a work order and a run each,
-in one transaction.
+"""Writing a batch of accepted webhook requests: a dataclip, a work order and a run
+each, in one transaction, with the defaults of `runs/rows.py`.
 
 On PostgreSQL the batch is ONE statement (three inserts chained as CTEs over
 arrays, committed as it ends): one round trip whatever the batch size, and JSON
@@ -16,17 +16,15 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from psycopg.pq import TransactionStatus
 from sqlalchemy.engine import Engine
 
 from lightning_flows.core.timeutil import utcnow
+from lightning_flows.runs import rows as row_builder
 from lightning_flows.runs.models import Dataclip, DataclipType, Run, WorkOrder
-from lightning_flows.runs.states import RunState, WorkOrderState
-from lightning_flows.webhooks.bodies import Body
-from lightning_flows.webhooks.lookup import WebhookTarget
 
 log = logging.getLogger(__name__)
 _DATACLIPS = Dataclip.__table__  # type: ignore[attr-defined]
@@ -51,19 +49,52 @@ WITH clips AS (
 )
 INSERT INTO runs (id, work_order_id, snapshot_id, starting_trigger_id, dataclip_id, state,
                   priority, inserted_at)
-SELECT id, work_order_id, snapshot_id, trigger_id, dataclip_id, %(run_state)s, 1, %(now)s
+SELECT id, work_order_id, snapshot_id, trigger_id, dataclip_id, %(run_state)s, %(priority)s,
+       %(now)s
 FROM unnest(%(run_ids)s::uuid[], %(order_ids)s::uuid[], %(snapshot_ids)s::uuid[],
             %(trigger_ids)s::uuid[], %(clip_ids)s::uuid[])
   AS x(id, work_order_id, snapshot_id, trigger_id, dataclip_id)
 """
 
 
+class StoredBody(Protocol):
+    """A request body as the HTTP edge parsed it (webhooks/bodies.py `Body`)."""
+
+    @property
+    def json(self) -> bytes | None: ...  # the JSON text as sent, if it is JSON
+
+    @property
+    def value(self) -> Any: ...
+
+    @property
+    def size(self) -> int: ...  # bytes received
+
+    def parsed(self) -> Any: ...
+
+
+class Target(Protocol):
+    """Where an accepted request goes: the trigger's workflow and its latest snapshot
+    (webhooks/lookup.py `WebhookTarget`)."""
+
+    @property
+    def project_id(self) -> uuid.UUID: ...
+
+    @property
+    def workflow_id(self) -> uuid.UUID: ...
+
+    @property
+    def trigger_id(self) -> uuid.UUID: ...
+
+    @property
+    def snapshot_id(self) -> uuid.UUID: ...
+
+
 @dataclass(slots=True)
 class Row:
     """One accepted request and, once `assign_ids` ran, the ids of its rows."""
 
-    target: WebhookTarget
-    body: Body
+    target: Target
+    body: StoredBody
     request: dict[str, Any]
     dataclip_id: uuid.UUID = NIL
     work_order_id: uuid.UUID = NIL
@@ -137,28 +168,29 @@ def _prefer_lz4(conn: Any) -> None:
         log.debug("lz4 compression unavailable; keeping the server's default", exc_info=True)
 
 
-def _json_text(body: Body) -> str:
+def _json_text(body: StoredBody) -> str:
     if body.json is not None:
         return body.json.decode()
     # As the engine's JSON columns serialise: non-ASCII kept, so searches find it.
     return json.dumps(body.value, ensure_ascii=False)
 
 
-def _pg_params(rows: list[Row]) -> dict[str, Any]:
+def _pg_params(batch: list[Row]) -> dict[str, Any]:
     return {
         "now": utcnow(),
         "clip_type": DataclipType.HTTP_REQUEST.value,
-        "order_state": WorkOrderState.PENDING.value,
-        "run_state": RunState.AVAILABLE.value,
-        "clip_ids": _uuid_array([r.dataclip_id for r in rows]),
-        "order_ids": _uuid_array([r.work_order_id for r in rows]),
-        "run_ids": _uuid_array([r.run_id for r in rows]),
-        "project_ids": _uuid_array([r.target.project_id for r in rows]),
-        "workflow_ids": _uuid_array([r.target.workflow_id for r in rows]),
-        "trigger_ids": _uuid_array([r.target.trigger_id for r in rows]),
-        "snapshot_ids": _uuid_array([r.target.snapshot_id for r in rows]),
-        "bodies": [_json_text(r.body) for r in rows],
-        "requests": [orjson.dumps(r.request).decode() for r in rows],
+        "order_state": row_builder.WEBHOOK_WORK_ORDER_STATE.value,
+        "run_state": row_builder.WEBHOOK_RUN_STATE.value,
+        "priority": int(row_builder.WEBHOOK_PRIORITY),
+        "clip_ids": _uuid_array([r.dataclip_id for r in batch]),
+        "order_ids": _uuid_array([r.work_order_id for r in batch]),
+        "run_ids": _uuid_array([r.run_id for r in batch]),
+        "project_ids": _uuid_array([r.target.project_id for r in batch]),
+        "workflow_ids": _uuid_array([r.target.workflow_id for r in batch]),
+        "trigger_ids": _uuid_array([r.target.trigger_id for r in batch]),
+        "snapshot_ids": _uuid_array([r.target.snapshot_id for r in batch]),
+        "bodies": [_json_text(r.body) for r in batch],
+        "requests": [orjson.dumps(r.request).decode() for r in batch],
     }
 
 
@@ -167,12 +199,12 @@ def _uuid_array(ids: list[uuid.UUID]) -> str:
     return "{" + ",".join([i.hex for i in ids]) + "}"
 
 
-def _write_generic(engine: Engine, rows: list[Row]) -> None:
+def _write_generic(engine: Engine, batch: list[Row]) -> None:
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(_DATACLIPS.insert(), [_dataclip(r, now) for r in rows])
-        conn.execute(_WORK_ORDERS.insert(), [_work_order(r, now) for r in rows])
-        conn.execute(_RUNS.insert(), [_run(r, now) for r in rows])
+        conn.execute(_DATACLIPS.insert(), [_dataclip(r, now) for r in batch])
+        conn.execute(_WORK_ORDERS.insert(), [_work_order(r, now) for r in batch])
+        conn.execute(_RUNS.insert(), [_run(r, now) for r in batch])
 
 
 def _dataclip(row: Row, now: datetime) -> dict[str, Any]:
@@ -189,28 +221,26 @@ def _dataclip(row: Row, now: datetime) -> dict[str, Any]:
 
 def _work_order(row: Row, now: datetime) -> dict[str, Any]:
     target = row.target
-    return {
-        "id": row.work_order_id,
-        "project_id": target.project_id,
-        "workflow_id": target.workflow_id,
-        "trigger_id": target.trigger_id,
-        "snapshot_id": target.snapshot_id,
-        "dataclip_id": row.dataclip_id,
-        "state": WorkOrderState.PENDING.value,
-        "last_activity": now,
-        "inserted_at": now,
-        "updated_at": now,
-    }
+    return row_builder.work_order_row(
+        project_id=target.project_id,
+        workflow_id=target.workflow_id,
+        snapshot_id=target.snapshot_id,
+        dataclip_id=row.dataclip_id,
+        trigger_id=target.trigger_id,
+        run_state=row_builder.WEBHOOK_RUN_STATE,
+        work_order_id=row.work_order_id,
+        now=now,
+    )
 
 
 def _run(row: Row, now: datetime) -> dict[str, Any]:
-    return {
-        "id": row.run_id,
-        "work_order_id": row.work_order_id,
-        "snapshot_id": row.target.snapshot_id,
-        "starting_trigger_id": row.target.trigger_id,
-        "dataclip_id": row.dataclip_id,
-        "state": RunState.AVAILABLE.value,
-        "priority": 1,
-        "inserted_at": now,
-    }
+    return row_builder.run_row(
+        work_order_id=row.work_order_id,
+        snapshot_id=row.target.snapshot_id,
+        dataclip_id=row.dataclip_id,
+        trigger_id=row.target.trigger_id,
+        priority=row_builder.WEBHOOK_PRIORITY,
+        state=row_builder.WEBHOOK_RUN_STATE,
+        run_id=row.run_id,
+        now=now,
+    )

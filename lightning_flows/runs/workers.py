@@ -1,0 +1,69 @@
+"""Which workers are alive: each worker writes a heartbeat row every few seconds.
+
+The platform's own table decides liveness (it works while Prefect is down); the
+same heartbeats go to Prefect's work pool for its UI (engine/prefect_worker.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from lightning_flows.core.timeutil import utcnow
+from lightning_flows.runs.models import WorkerRecord
+
+EXTERNAL_PREFIX = "prefect:"
+"""Runs held by Prefect's own workers (engine/flow.py) are named `prefect:<flow run id>`:
+Prefect watches those processes; only the max-run-duration backstop applies to them."""
+
+
+def beat(session: Session, name: str, *, hostname: str, pid: int, concurrency: int) -> None:
+    """Record that worker `name` is alive now (creating its row on the first beat)."""
+    now = utcnow()
+    updated = session.execute(
+        update(WorkerRecord)
+        .where(col(WorkerRecord.name) == name)
+        .values(last_heartbeat_at=now, concurrency=concurrency)
+    )
+    if updated.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(
+            WorkerRecord(
+                name=name,
+                hostname=hostname,
+                pid=pid,
+                concurrency=concurrency,
+                started_at=now,
+                last_heartbeat_at=now,
+            )
+        )
+    session.commit()
+
+
+def forget(session: Session, name: str) -> None:
+    """A worker that stopped cleanly (its runs are handed back) leaves the table."""
+    session.execute(delete(WorkerRecord).where(col(WorkerRecord.name) == name))
+    session.commit()
+
+
+def live_worker_names(session: Session, since: datetime) -> set[str]:
+    """Workers that beat at or after `since`."""
+    return set(
+        session.exec(
+            select(WorkerRecord.name).where(col(WorkerRecord.last_heartbeat_at) >= since)
+        ).all()
+    )
+
+
+def list_workers(session: Session) -> list[WorkerRecord]:
+    """Every known worker, most recent heartbeat first."""
+    return list(
+        session.exec(select(WorkerRecord).order_by(col(WorkerRecord.last_heartbeat_at).desc()))
+    )
+
+
+def forget_dead(session: Session, before: datetime) -> None:
+    """Drop the rows of workers silent since before `before` (their runs were handed back)."""
+    session.execute(delete(WorkerRecord).where(col(WorkerRecord.last_heartbeat_at) < before))
+    session.commit()
