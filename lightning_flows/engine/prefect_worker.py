@@ -23,14 +23,15 @@ log = logging.getLogger(__name__)
 def send_heartbeat(worker_name: str, interval_seconds: float) -> None:
     """Tell Prefect this worker polls the pool (creating the pool if Prefect lost it)."""
     pool = work_pool_name()
+    seconds = max(1, round(interval_seconds))  # Prefect takes whole seconds
     try:
         prefect_client().send_worker_heartbeat(
-            pool, worker_name, heartbeat_interval_seconds=interval_seconds
+            pool, worker_name, heartbeat_interval_seconds=seconds
         )
     except ObjectNotFound:
         ensure_work_pool(pool, refresh=True)
         prefect_client().send_worker_heartbeat(
-            pool, worker_name, heartbeat_interval_seconds=interval_seconds
+            pool, worker_name, heartbeat_interval_seconds=seconds
         )
 
 

@@ -83,6 +83,10 @@ class Worker:
         """Poll and execute until `stop()` is called; then drain (see `stop`)."""
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
         self._beat()  # alive in the database before the first claim
+        with session_scope() as session:  # a restarted host's old workers are dead now
+            gone = workers.declare_dead_neighbours(session, socket.gethostname(), self.name)
+        if gone:
+            log.warning("workers %s of this host are gone; their runs resume now", gone)
         heart = threading.Thread(target=self._heartbeats, name="worker-heartbeat", daemon=True)
         heart.start()
         # Start the Node processes now, not on the first run (1.5-2.5 s each).

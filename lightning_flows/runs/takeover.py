@@ -108,20 +108,25 @@ def hand_back(
 
 
 def take_over_dead_workers(session: Session, dead_after_seconds: float) -> HandedBack:
-    """Hand back every run held by a worker silent for `dead_after_seconds`."""
+    """Hand back every run held by a worker silent for `dead_after_seconds` (or known
+    dead already); a holder with no heartbeat row at all counts as dead once its run is
+    that old (a worker beats before it claims anything)."""
     cutoff = utcnow() - timedelta(seconds=dead_after_seconds)
-    live = workers.live_worker_names(session, cutoff)
+    known = workers.heartbeats(session)
     held = session.exec(
-        select(Run.id, Run.worker_name).where(
+        select(Run.id, Run.worker_name, func.coalesce(Run.started_at, Run.claimed_at)).where(
             col(Run.state).in_([s.value for s in ACTIVE_RUN_STATES]),
             col(Run.worker_name).is_not(None),
             ~col(Run.worker_name).startswith(workers.EXTERNAL_PREFIX),
-            func.coalesce(Run.started_at, Run.claimed_at) < cutoff,
         )
     ).all()
     by_worker: dict[str, list[uuid.UUID]] = {}
-    for run_id, name in held:
-        if name is not None and name not in live:
+    for run_id, name, since in held:
+        if name is None:
+            continue
+        beat = known.get(name)
+        dead = beat < cutoff if beat is not None else (since is not None and since < cutoff)
+        if dead:
             by_worker.setdefault(name, []).append(run_id)
     out = HandedBack()
     for name, run_ids in by_worker.items():

@@ -6,7 +6,8 @@ same heartbeats go to Prefect's work pool for its UI (engine/prefect_worker.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+import os
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -47,13 +48,40 @@ def forget(session: Session, name: str) -> None:
     session.commit()
 
 
-def live_worker_names(session: Session, since: datetime) -> set[str]:
-    """Workers that beat at or after `since`."""
-    return set(
-        session.exec(
-            select(WorkerRecord.name).where(col(WorkerRecord.last_heartbeat_at) >= since)
-        ).all()
-    )
+def heartbeats(session: Session) -> dict[str, datetime]:
+    """The last heartbeat of every known worker."""
+    return dict(session.exec(select(WorkerRecord.name, WorkerRecord.last_heartbeat_at)).all())
+
+
+def declare_dead_neighbours(session: Session, hostname: str, me: str) -> list[str]:
+    """Workers of this host whose process is gone (the platform was killed and started
+    again): dead now, not after the heartbeat limit, so their runs resume at once."""
+    rows = session.exec(
+        select(WorkerRecord.name, WorkerRecord.pid).where(
+            col(WorkerRecord.hostname) == hostname, col(WorkerRecord.name) != me
+        )
+    ).all()
+    gone = [name for name, pid in rows if not _process_exists(pid)]
+    if gone:
+        session.execute(
+            update(WorkerRecord)
+            .where(col(WorkerRecord.name).in_(gone))
+            .values(last_heartbeat_at=datetime(1970, 1, 1, tzinfo=UTC))
+        )
+        session.commit()
+    return gone
+
+
+def _process_exists(pid: int) -> bool:
+    if pid <= 0:
+        return True  # unknown: leave it to the heartbeat limit
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def list_workers(session: Session) -> list[WorkerRecord]:
