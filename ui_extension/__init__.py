@@ -1,6 +1,6 @@
 """The web UI, mounted into the API app by `create_app` (`app.include_router(ui_extension.router)`).
 
-Pages build on `templates/base.html` and `lightning_flows.accounts.web`
+Pages build on `templates/base.html` and `lightning_flows.api.web`
 (`SessionUser`, `CSRFProtected`); see `ui_extension/templating.py`.
 """
 

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
 
 from lightning_flows.accounts import service as accounts
 from lightning_flows.accounts.models import User
+from lightning_flows.api import web
 from lightning_flows.core.config import get_settings
-from lightning_flows.core.db import get_engine
+from lightning_flows.core.db import SessionDep
 from lightning_flows.core.errors import Unauthenticated
 from lightning_flows.core.pagination import PageParams
-
-
-def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="A personal access token")
 
@@ -41,8 +32,6 @@ def get_current_user(
         if credentials.scheme.lower() != "bearer":
             raise Unauthenticated("Send a personal access token: 'Authorization: Bearer <token>'.")
         return accounts.authenticate_token(session, credentials.credentials)
-    from lightning_flows.accounts import web
-
     found = web.session_from_request(request, session)
     if found is None or not found[0].mfa_verified:
         raise Unauthenticated("Send a personal access token: 'Authorization: Bearer <token>'.")

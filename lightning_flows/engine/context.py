@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lightning_flows.engine.plan import ExecutionPlan, plan_from_snapshot
+from lightning_flows.engine.execution_plan import ExecutionPlan, plan_from_snapshot
 from lightning_flows.projects.models import Project
 from lightning_flows.runs.models import Dataclip, DataclipType, Run, Step, WorkOrder
 from lightning_flows.workflows.models import WorkflowSnapshot

@@ -16,8 +16,8 @@ from lightning_flows.core.db import session_scope
 from lightning_flows.credentials.scrubber import Scrubber, secret_values
 from lightning_flows.credentials.usage import configuration_for
 from lightning_flows.engine.context import RunContext
+from lightning_flows.engine.execution_plan import PlanStep
 from lightning_flows.engine.lease import RunLease
-from lightning_flows.engine.plan import PlanStep
 from lightning_flows.engine.recording import RunHandedBack, RunRecorder
 from lightning_flows.engine.runtime import get_pool, installed_adaptor
 from lightning_flows.engine.task_runs import TaskRunReporter

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lightning_flows.engine.plan import (
+from lightning_flows.engine.execution_plan import (
     ALWAYS,
     JS,
     ON_FAILURE,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lightning_flows.core.errors import InvalidInput
+from lightning_flows.engine.execution_plan import ExecutionPlan, PlanEdge, PlanStep
 from lightning_flows.engine.local import LocalRunError
-from lightning_flows.engine.plan import ExecutionPlan, PlanEdge, PlanStep
 from lightning_flows.provisioning.files import read_spec
 from lightning_flows.provisioning.spec import WorkflowSpec, parse_document
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
+from adaptor_tasks.models import ExitReason  # the one enum of step exit reasons
 from lightning_flows.core.models import created_at, fk, json_column, timestamp, uuid_pk
 from lightning_flows.runs.states import FINAL_RUN_STATES, RunState, WorkOrderState
 
@@ -19,16 +20,6 @@ class DataclipType(StrEnum):
     STEP_RESULT = "step_result"
     SAVED_INPUT = "saved_input"
     GLOBAL = "global"
-
-
-class ExitReason(StrEnum):
-    SUCCESS = "success"
-    FAIL = "fail"
-    CRASH = "crash"
-    CANCEL = "cancel"
-    KILL = "kill"
-    EXCEPTION = "exception"
-    LOST = "lost"
 
 
 def _in(column: str, values: object) -> str:

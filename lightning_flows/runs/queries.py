@@ -36,7 +36,7 @@ from lightning_flows.workflows.models import Workflow, WorkflowSnapshot
 _ESCAPE = "\\"
 
 
-def get_run(session: Session, run_id: uuid.UUID) -> tuple[Run, WorkOrder]:
+def get_run_with_work_order(session: Session, run_id: uuid.UUID) -> tuple[Run, WorkOrder]:
     """A run with its work order (which names the project), or NotFound."""
     row = session.exec(
         select(Run, WorkOrder)

@@ -24,7 +24,7 @@ def test_login_sets_a_hardened_session_cookie(client: TestClient, user) -> None:
 def test_cookies_are_secure_and_host_bound_in_production_settings(monkeypatch) -> None:
     from fastapi import Response
 
-    from lightning_flows.accounts import web
+    from lightning_flows.api import web
     from lightning_flows.core.config import reset_settings
 
     monkeypatch.setenv("LIGHTNING_BASE_URL", "https://flows.example.org")

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from lightning_flows.accounts.models import ApiToken, AuthProvider, User, UserSession
 from lightning_flows.accounts.passwords import hash_password
 from lightning_flows.accounts.service import hash_token
-from lightning_flows.accounts.web import session_cookie_name
+from lightning_flows.api.web import session_cookie_name
 from lightning_flows.core.db import get_engine
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.models import WebhookAuthMethod

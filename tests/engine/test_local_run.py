@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from adaptor_tasks import NodePool
+from lightning_flows.engine.execution_plan import ExecutionPlan, PlanStep
 from lightning_flows.engine.local import (
     LocalRunError,
     assemble_state,
@@ -18,7 +19,6 @@ from lightning_flows.engine.local import (
     read_json_object,
     run_local,
 )
-from lightning_flows.engine.plan import ExecutionPlan, PlanStep
 
 JOB = """
 fn(state => ({ ...state, references: [] }));

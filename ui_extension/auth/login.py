@@ -10,9 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from lightning_flows.accounts import auth, instance, mfa, oidc, providers, sessions, web
+from lightning_flows.accounts import auth, instance, mfa, oidc, providers, sessions
 from lightning_flows.accounts.models import User
 from lightning_flows.accounts.schemas import UserCreate
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.errors import DomainError
 from ui_extension.templating import AFTER_LOGIN, redirect, render

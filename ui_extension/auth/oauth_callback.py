@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from lightning_flows.accounts.web import SessionUser
 from lightning_flows.api.deps import SessionDep
+from lightning_flows.api.web import SessionUser
 from lightning_flows.core.errors import DomainError
 from lightning_flows.credentials import usage
 from ui_extension.templating import render

@@ -9,8 +9,9 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from lightning_flows.accounts import auth, mfa, service, sessions, web
+from lightning_flows.accounts import auth, mfa, service, sessions
 from lightning_flows.accounts.models import User
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.errors import DomainError
 from ui_extension.templating import redirect, render

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from lightning_flows.accounts import auth, web
+from lightning_flows.accounts import auth
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.errors import DomainError
 from ui_extension.templating import render

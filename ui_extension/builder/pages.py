@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from lightning_flows.accounts import web
 from lightning_flows.accounts.policy import Action
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.errors import DomainError

@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from lightning_flows.accounts import lifecycle, mfa, web
+from lightning_flows.accounts import lifecycle, mfa
 from lightning_flows.accounts import service as accounts
 from lightning_flows.accounts.models import User
 from lightning_flows.accounts.policy import require_superuser
 from lightning_flows.accounts.schemas import UserCreate
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.audit import service as audit
 from lightning_flows.core.errors import DomainError

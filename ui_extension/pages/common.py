@@ -18,9 +18,9 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 
-from lightning_flows.accounts import web
 from lightning_flows.accounts.models import User
 from lightning_flows.accounts.policy import Action, authorize, is_allowed
+from lightning_flows.api import web
 from lightning_flows.core.db import get_engine
 from lightning_flows.core.errors import DomainError
 from lightning_flows.projects import service as projects

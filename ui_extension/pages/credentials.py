@@ -15,8 +15,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from lightning_flows.accounts import web
 from lightning_flows.accounts.models import User
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.errors import DomainError
 from lightning_flows.credentials import service, usage, validation

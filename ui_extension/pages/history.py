@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
-from lightning_flows.accounts import web
 from lightning_flows.accounts.policy import Action
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.pagination import PageParams

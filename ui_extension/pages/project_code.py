@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from lightning_flows.accounts import web
 from lightning_flows.accounts.policy import Action
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.errors import DomainError, InvalidInput
 from lightning_flows.provisioning import export

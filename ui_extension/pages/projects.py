@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from lightning_flows.accounts import web
 from lightning_flows.accounts.models import User
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.pagination import PageParams
 from lightning_flows.projects import service as projects

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from lightning_flows.accounts import web
 from lightning_flows.accounts.models import User
 from lightning_flows.accounts.policy import Action
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.errors import NotFound
 from lightning_flows.core.pagination import PageParams
@@ -42,7 +42,7 @@ def _load_run(
         access = project_access(db, user, project_id, action)
     except NotFound as exc:
         raise NotFound("Run not found.") from exc
-    run, work_order = queries.get_run(db, run_id)
+    run, work_order = queries.get_run_with_work_order(db, run_id)
     if work_order.project_id != project_id:
         raise NotFound("Run not found.")
     return access, run, work_order

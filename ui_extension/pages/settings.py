@@ -14,9 +14,9 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from lightning_flows.accounts import web
 from lightning_flows.accounts.models import User
 from lightning_flows.accounts.policy import Action
+from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.errors import DomainError, InvalidInput

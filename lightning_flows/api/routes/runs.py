@@ -73,7 +73,7 @@ def _work_order_filters(
 
 @router.get("/api/runs/{run_id}", response_model=RunDetail)
 def get_run(session: SessionDep, user: CurrentUser, run_id: uuid.UUID) -> RunDetail:
-    run, work_order = queries.get_run(session, run_id)
+    run, work_order = queries.get_run_with_work_order(session, run_id)
     _authorize_history(session, user, work_order.project_id, "Run not found.")
     return queries.run_detail(session, run, work_order)
 
@@ -86,7 +86,7 @@ def list_log_lines(
     page: Annotated[PageParams, Depends(_log_page)],
     step_id: uuid.UUID | None = None,
 ) -> Page[LogLinePublic]:
-    _run, work_order = queries.get_run(session, run_id)
+    _run, work_order = queries.get_run_with_work_order(session, run_id)
     _authorize_history(session, user, work_order.project_id, "Run not found.")
     return queries.list_log_lines(session, run_id, page, step_id=step_id)
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from lightning_flows.accounts import sessions
 from lightning_flows.accounts.models import User
-from lightning_flows.accounts.web import session_cookie_name
+from lightning_flows.api.web import session_cookie_name
 from lightning_flows.projects.models import Role
 from tests import factories
 from tests.support.web import csrf_token

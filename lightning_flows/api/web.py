@@ -20,9 +20,9 @@ from sqlmodel import Session
 
 from lightning_flows.accounts import sessions
 from lightning_flows.accounts.models import User, UserSession
-from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.crypto import get_cipher
+from lightning_flows.core.db import SessionDep
 from lightning_flows.core.errors import Forbidden
 
 CSRF_FIELD = "csrf_token"  # nosec B105
