@@ -198,3 +198,19 @@ def test_adaptor_shorthand_is_pinned_and_unknown_is_422(
     response = client.post(f"/api/projects/{project.id}/workflows", json=doc, headers=auth)
     assert response.status_code == 422
     assert "jobs[0].adaptor: unknown adaptor" in response.json()["detail"]
+
+
+def test_on_worker_loss_is_saved_and_checked(client: TestClient, auth: dict, project) -> None:
+    """What happens to a run whose worker dies: `resume` by default, `mark_lost` on request."""
+    created = client.post(f"/api/projects/{project.id}/workflows", json=_doc(), headers=auth)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["on_worker_loss"] == "resume"
+    url = f"/api/projects/{project.id}/workflows/{body['id']}"
+    doc = {**body, "on_worker_loss": "mark_lost"}
+    saved = client.put(url, json=doc, headers=auth)
+    assert saved.status_code == 200, saved.text
+    assert client.get(url, headers=auth).json()["on_worker_loss"] == "mark_lost"
+    wrong = client.put(url, json={**saved.json(), "on_worker_loss": "retry"}, headers=auth)
+    assert wrong.status_code == 422
+    assert "on_worker_loss" in wrong.text

@@ -40,6 +40,7 @@ def new_document() -> dict[str, Any]:
         "name": "New workflow",
         "concurrency": None,
         "retry_lost_runs": False,
+        "on_worker_loss": "resume",
         "positions": {},
         "lock_version": None,
         "jobs": [{"id": job_id, "name": "Job 1", "adaptor": DEFAULT_ADAPTOR, "body": STARTER_BODY}],

@@ -3,6 +3,11 @@ import { CONDITIONS } from "./store.js";
 import { h, field, checkbox, select, shown, debounce, uid, request } from "./dom.js";
 import { jobPanel, createEditor, showWarnings, insertAtCursor } from "./job_panel.js";
 
+const WORKER_LOSS = {
+  resume: "Resume it on another worker at the interrupted step",
+  mark_lost: "Mark the run lost (steps must not run twice)",
+};
+
 export class Inspector {
   constructor(root, store) {
     this.root = root;
@@ -52,12 +57,17 @@ export class Inspector {
     const parts = [h("h2", {}, "Workflow"),
       h("p", { class: "hint" }, "Select a trigger, step or path on the diagram (or in the list below it) to edit it.")];
     if (!store.editable) {
-      parts.push(shown("Concurrency", doc.concurrency || "Unlimited"), shown("Retry lost runs", doc.retry_lost_runs ? "Yes" : "No"));
+      parts.push(shown("Concurrency", doc.concurrency || "Unlimited"), shown("Retry lost runs", doc.retry_lost_runs ? "Yes" : "No"),
+        shown("If a worker dies mid-run", WORKER_LOSS[doc.on_worker_loss || "resume"]));
       return parts;
     }
     const concurrency = h("input", { type: "number", min: 1, value: doc.concurrency ?? "",
       oninput: (e) => store.change(doc, { concurrency: e.target.value ? Number(e.target.value) : null }) });
     parts.push(field("Concurrency", concurrency, "How many runs of this workflow may execute at once (empty: no limit)."),
+      field("If a worker dies mid-run",
+        select(Object.entries(WORKER_LOSS), doc.on_worker_loss || "resume", (v) => store.change(doc, { on_worker_loss: v }),
+          { "aria-label": "If a worker dies mid-run" }),
+        "Resume: another worker runs the interrupted step again (completed steps are not). Mark lost: for steps that must never run twice."),
       checkbox("Retry runs lost by a crashed worker", doc.retry_lost_runs, (v) => store.change(doc, { retry_lost_runs: v })));
     parts.push(h("div", { class: "actions" },
       h("button", { type: "button", onclick: () => store.addTrigger("webhook") }, "Add webhook trigger"),
