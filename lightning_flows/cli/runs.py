@@ -66,14 +66,20 @@ def create(
 def retry(
     run: Annotated[uuid.UUID, typer.Argument(help="The finished run to retry.")],
     step: Annotated[uuid.UUID, typer.Option(help="Start again at this step, with its input.")],
+    original: Annotated[
+        bool, typer.Option("--original", help="Replay the version the run used, not the latest.")
+    ] = False,
 ) -> None:
-    """Start a new run of the same work order from STEP (with the run's original snapshot)."""
+    """Start a new run of the same work order from STEP, on the workflow's latest version
+    (or, with --original, the version the run used)."""
     from lightning_flows.core.db import session_scope
     from lightning_flows.runs.manual import retry_from_step
 
     with session_scope() as session:
         try:
-            new_run = retry_from_step(session, run, step, None)
+            new_run = retry_from_step(
+                session, run, step, None, version="original" if original else "latest"
+            )
         except DomainError as exc:
             raise _fail(exc.message) from exc
         typer.echo(

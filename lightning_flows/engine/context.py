@@ -35,6 +35,9 @@ class RunContext:
     initial_state: dict[str, Any]
     resumed: bool = False
     reusable: dict[str, ReusableStep] = field(default_factory=dict)
+    failed_job_id: str | None = None
+    """On a resume: the job of the last step that did not succeed"""
+    failed_job_name: str | None = None
 
 
 def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext:
@@ -62,6 +65,7 @@ def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext
         initial_state=initial_state(dataclip),
         resumed=resumed,
         reusable=_reusable_steps(session, run.id) if resumed else {},
+        **(_last_failure(session, run) if resumed else {}),
     )
 
 
@@ -96,6 +100,31 @@ def initial_state(dataclip: Dataclip | None) -> dict[str, Any]:
             state["request"] = dataclip.request
         return state
     return dict(body) if isinstance(body, dict) else {"data": body}
+
+
+def _last_failure(session: Session, run: Run) -> dict[str, str | None]:
+    """The job of the run's last step that did not succeed, and its name in the most
+    recent version that has it."""
+    job_id = session.exec(
+        select(Step.job_id)
+        .where(Step.run_id == run.id, col(Step.exit_reason).is_not(None))
+        .where(Step.exit_reason != "success")
+        .order_by(col(Step.started_at).desc())
+    ).first()
+    if job_id is None:
+        return {}
+    documents = session.exec(
+        select(WorkflowSnapshot.document)
+        .join(WorkOrder, col(WorkOrder.workflow_id) == col(WorkflowSnapshot.workflow_id))
+        .where(WorkOrder.id == run.work_order_id)
+        .order_by(col(WorkflowSnapshot.lock_version).desc())
+        .limit(50)
+    ).all()
+    name = next(
+        (j["name"] for doc in documents for j in doc.get("jobs", []) if j["id"] == str(job_id)),
+        None,
+    )
+    return {"failed_job_id": str(job_id), "failed_job_name": name}
 
 
 def _reusable_steps(session: Session, run_id: uuid.UUID) -> dict[str, ReusableStep]:

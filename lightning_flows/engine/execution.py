@@ -78,7 +78,8 @@ def execute_run(
             )
             recorder.logs([line])
             reporter.log([line])
-        result = walk(ctx.plan, ctx.initial_state, executor)
+        missing = _failed_step_gone(ctx)
+        result = missing or walk(ctx.plan, ctx.initial_state, executor)
     except RunHandedBack:
         log.info("run %s was handed back; it resumes elsewhere", run_id)
         return RunOutcome(HANDED_BACK, "Handed back: the run resumes on another worker.", None)
@@ -86,6 +87,22 @@ def execute_run(
         log.exception("run %s failed inside the engine", run_id)
         result = WalkResult("exception", None, type(exc).__name__, str(exc))
     return _finish(ctx, recorder, result, executor.final_dataclip_id(result))
+
+
+def _failed_step_gone(ctx: RunContext) -> WalkResult | None:
+    """A Prefect retry resumes at the failed step on the latest version; if that version
+    no longer has the step, the run fails saying so (nothing is executed)."""
+    if not ctx.resumed or ctx.failed_job_id is None or ctx.failed_job_id in ctx.plan.steps:
+        return None
+    name = ctx.failed_job_name or ctx.failed_job_id
+    return WalkResult(
+        "failed",
+        None,
+        "StepRemoved",
+        f"The step '{name}' that failed is not in the latest version of the workflow, so "
+        "the run cannot resume there. Retry the run from its first step instead (run page, "
+        'or POST /api/runs/{id}/retry), or replay it with "version": "original".',
+    )
 
 
 def _finish(

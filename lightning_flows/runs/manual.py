@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session
 
@@ -70,12 +70,21 @@ def enqueue_manual(
     )
 
 
+RetryVersion = Literal["latest", "original"]
+
+
 def retry_from_step(
-    session: Session, run_id: uuid.UUID, step_id: uuid.UUID, user_id: uuid.UUID | None
+    session: Session,
+    run_id: uuid.UUID,
+    step_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    *,
+    version: RetryVersion = "latest",
 ) -> Run:
     """A new run on the same work order, from the step's job, with the step's saved input.
 
-    It runs with the snapshot the original run used, as Lightning does.
+    It runs the workflow's latest version, as Lightning does (a person retries because
+    they fixed something); `version="original"` replays the run's own snapshot.
     """
     original = session.get(Run, run_id)
     step = session.get(Step, step_id)
@@ -88,10 +97,19 @@ def retry_from_step(
     work_order = session.get(WorkOrder, original.work_order_id)
     assert work_order is not None  # noqa: S101
     _usable_dataclip(session, step.input_dataclip_id, work_order.project_id)
+    snapshot_id = original.snapshot_id
+    if version == "latest":
+        snapshot = workflows.latest_snapshot(session, work_order.workflow_id)
+        if str(step.job_id) not in {j["id"] for j in snapshot.document["jobs"]}:
+            raise InvalidInput(
+                f"That step's job is not in the latest version (v{snapshot.lock_version}) of "
+                'the workflow: retry from another step, or replay it with "version": "original".'
+            )
+        snapshot_id = snapshot.id
     run = add_run(
         session,
         work_order_id=work_order.id,
-        snapshot_id=original.snapshot_id,
+        snapshot_id=snapshot_id,
         job_id=step.job_id,
         dataclip_id=step.input_dataclip_id,
         created_by_id=user_id,

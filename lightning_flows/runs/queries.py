@@ -66,14 +66,20 @@ def _step_public(step: Step, names: dict[str, str | None]) -> StepPublic:
 
 def run_detail(session: Session, run: Run, work_order: WorkOrder) -> RunDetail:
     """A run and its steps in execution order, job names taken from the run's snapshot."""
-    names = _job_names(session.get(WorkflowSnapshot, run.snapshot_id))
+    snapshot = session.get(WorkflowSnapshot, run.snapshot_id)
+    names = _job_names(snapshot)
     steps = session.exec(select(Step).where(col(Step.run_id) == run.id).order_by(*_STEP_ORDER))
+    latest = session.exec(
+        select(Workflow.lock_version).where(Workflow.id == work_order.workflow_id)
+    ).first()
     return RunDetail.model_validate(
         {
             **run.model_dump(),
             "workflow_id": work_order.workflow_id,
             "project_id": work_order.project_id,
             "steps": [_step_public(s, names) for s in steps.all()],
+            "version": snapshot.lock_version if snapshot else None,
+            "latest_version": latest,
         }
     )
 
@@ -310,11 +316,15 @@ def _runs_by_work_order(
     grouped: dict[uuid.UUID, list[RunSummary]] = defaultdict(list)
     if not work_order_ids:
         return grouped
-    runs = session.exec(
-        select(Run)
+    rows = session.exec(
+        select(Run, WorkflowSnapshot.lock_version, Workflow.lock_version)
+        .join(WorkflowSnapshot, col(WorkflowSnapshot.id) == col(Run.snapshot_id))
+        .join(Workflow, col(Workflow.id) == col(WorkflowSnapshot.workflow_id))
         .where(col(Run.work_order_id).in_(work_order_ids))
         .order_by(col(Run.inserted_at).desc(), col(Run.id).desc())
     ).all()
-    for run in runs:
-        grouped[run.work_order_id].append(RunSummary.model_validate(run, from_attributes=True))
+    for run, version, latest in rows:
+        summary = RunSummary.model_validate(run, from_attributes=True)
+        summary.version, summary.latest_version = version, latest
+        grouped[run.work_order_id].append(summary)
     return grouped

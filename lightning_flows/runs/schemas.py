@@ -28,7 +28,20 @@ class StepPublic(BaseModel):
     prefect_task_run_id: uuid.UUID | None
 
 
-class RunDetail(BaseModel):
+class _Versioned(BaseModel):
+    version: int | None = Field(default=None, description="The workflow version the run used.")
+    latest_version: int | None = Field(default=None, description="The workflow's version now.")
+
+    @property
+    def version_label(self) -> str:
+        """`v2`, or `v3 · latest` when the run used the version saved now."""
+        if self.version is None:
+            return ""
+        latest = " · latest" if self.version == self.latest_version else ""
+        return f"v{self.version}{latest}"
+
+
+class RunDetail(_Versioned):
     id: uuid.UUID
     work_order_id: uuid.UUID
     workflow_id: uuid.UUID
@@ -68,7 +81,7 @@ class DataclipPublic(BaseModel):
     inserted_at: datetime
 
 
-class RunSummary(BaseModel):
+class RunSummary(_Versioned):
     id: uuid.UUID
     state: RunState
     error_type: str | None

@@ -144,9 +144,11 @@ def start_run(session: Session, run_id: uuid.UUID, worker_name: str = "") -> tup
     """Move a run to `started` for execution; returns (run, resumed).
 
     `available` and `claimed` runs start; a failed/crashed/killed/lost run resumes
-    (Prefect retry). A run that already has steps (handed back by a stopping worker
-    or taken over from a dead one) resumes too: its completed steps are reused.
-    Anything else raises InvalidTransition; two engines never start the same run.
+    (Prefect retry) on the workflow's latest version, since a person retries because
+    they fixed something. A run that already has steps (handed back by a stopping
+    worker or taken over from a dead one) resumes too, on its own version. Completed
+    steps are reused. Anything else raises InvalidTransition; two engines never start
+    the same run.
     """
     run = get_run(session, run_id)
     if run.state == RunState.AVAILABLE and not claim_run(session, run_id, worker_name):
@@ -156,10 +158,23 @@ def start_run(session: Session, run_id: uuid.UUID, worker_name: str = "") -> tup
     resume = current in RESUMABLE_RUN_STATES
     if current != RunState.CLAIMED and not resume:
         raise InvalidTransition(f"Run {run_id} is '{current}' and cannot be started.")
-    if not transition(session, [run_id], RunState.STARTED, expect=[current], resume=resume):
+    extra = {"snapshot_id": _latest_snapshot_id(session, run)} if resume else None
+    if not transition(
+        session, [run_id], RunState.STARTED, expect=[current], resume=resume, extra=extra
+    ):
         raise InvalidTransition(f"Run {run_id} was started by someone else.")
     session.refresh(run)
     return run, resume or has_steps(session, run_id)
+
+
+def _latest_snapshot_id(session: Session, run: Run) -> uuid.UUID:
+    latest = session.exec(
+        select(WorkflowSnapshot.id)
+        .join(WorkOrder, col(WorkOrder.workflow_id) == col(WorkflowSnapshot.workflow_id))
+        .where(col(WorkOrder.id) == run.work_order_id)
+        .order_by(col(WorkflowSnapshot.lock_version).desc())
+    ).first()
+    return latest or run.snapshot_id
 
 
 def finish_run(

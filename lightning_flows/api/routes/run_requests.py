@@ -26,6 +26,11 @@ class ManualRunRequest(BaseModel):
 
 class RetryRequest(BaseModel):
     step_id: uuid.UUID
+    version: manual.RetryVersion = Field(
+        default="latest",
+        description="`latest`: the workflow as saved now (the default: you fixed something); "
+        "`original`: the version the run used.",
+    )
 
 
 class RunStarted(BaseModel):
@@ -67,5 +72,5 @@ def retry_run(
     if run is None or work_order is None:
         raise NotFound("Run not found.")
     authorize(session, user, Action.RUN_WORKFLOWS, work_order.project_id)
-    new_run = manual.retry_from_step(session, run_id, data.step_id, user.id)
+    new_run = manual.retry_from_step(session, run_id, data.step_id, user.id, version=data.version)
     return RunStarted(work_order_id=work_order.id, run_id=new_run.id)
