@@ -9,19 +9,20 @@ idempotency key is the run id, so a run handed over twice still has one flow run
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
+import httpx
 from prefect.client.schemas.objects import StateType
-from sqlalchemy import bindparam, update
-from sqlmodel import col
+from prefect.exceptions import ObjectNotFound
 
 from lightning_flows.core.db import session_scope
-from lightning_flows.engine.deployments import sync_deployment
+from lightning_flows.engine.deployments import ensure_deployment
 from lightning_flows.engine.prefect_api import prefect_client
-from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import ClaimedRun
+from lightning_flows.runs.service import link_flow_runs
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +49,18 @@ def create_flow_runs(
     claimed: list[ClaimedRun],
 ) -> tuple[dict[uuid.UUID, FlowRunRef], list[uuid.UUID]]:
     """A Running flow run for each claimed run: (run id -> flow run, run ids Prefect did
-    not take, which the caller gives back). Never raises for Prefect being down."""
+    not take, which the caller gives back). Never raises for Prefect being down.
+
+    A workflow without a deployment id, or whose deployment Prefect does not know
+    (deleted by hand, a new or reset Prefect database: 404), gets its deployment
+    made again from the workflow (`ensure_deployment`), and its runs are sent once
+    more. Nothing here holds a database transaction while calling Prefect."""
     by_deployment: dict[uuid.UUID, list[ClaimedRun]] = defaultdict(list)
     created: dict[uuid.UUID, FlowRunRef] = {}
     failed: list[uuid.UUID] = []
+    healed: dict[uuid.UUID, uuid.UUID | None] = {}
     for item in claimed:
-        try:
-            deployment_id = item.deployment_id or sync_deployment(item.workflow_id)
-        except Exception:
-            log.warning("no Prefect deployment for workflow %s", item.workflow_id, exc_info=True)
-            deployment_id = None
+        deployment_id = item.deployment_id or _heal_deployment(item.workflow_id, healed)
         if deployment_id is None:
             failed.append(item.run_id)
         else:
@@ -65,13 +68,56 @@ def create_flow_runs(
     for deployment_id, items in by_deployment.items():
         try:
             made = _create_for_deployment(deployment_id, items)
-            created.update(made)
-            failed += [item.run_id for item in items if item.run_id not in made]
-        except Exception:
-            log.warning("Prefect did not create %d flow run(s)", len(items), exc_info=True)
-            failed += [item.run_id for item in items]
+        except Exception as exc:
+            if not _deployment_missing(exc):
+                log.warning("Prefect did not create %d flow run(s)", len(items), exc_info=True)
+                failed += [item.run_id for item in items]
+                continue
+            log.warning("Prefect has no deployment %s; creating it again", deployment_id)
+            made = _retry_on_new_deployments(items, healed)
+        created.update(made)
+        failed += [item.run_id for item in items if item.run_id not in made]
     _remember(created)
     return created, failed
+
+
+def _heal_deployment(
+    workflow_id: uuid.UUID, healed: dict[uuid.UUID, uuid.UUID | None], *, refresh: bool = False
+) -> uuid.UUID | None:
+    """The workflow's deployment, (re)created in Prefect at most once per dispatch; None
+    when Prefect cannot be reached (the runs wait and are handed over later)."""
+    if workflow_id not in healed:
+        try:
+            healed[workflow_id] = ensure_deployment(workflow_id, refresh=refresh)
+        except Exception:
+            log.warning("no Prefect deployment for workflow %s", workflow_id, exc_info=True)
+            healed[workflow_id] = None
+    return healed[workflow_id]
+
+
+def _retry_on_new_deployments(
+    items: list[ClaimedRun], healed: dict[uuid.UUID, uuid.UUID | None]
+) -> dict[uuid.UUID, FlowRunRef]:
+    """Send runs whose deployment was missing once more, on the recreated deployments."""
+    by_new: dict[uuid.UUID, list[ClaimedRun]] = defaultdict(list)
+    for item in items:
+        new_id = _heal_deployment(item.workflow_id, healed, refresh=True)
+        if new_id is not None:
+            by_new[new_id].append(item)
+    made: dict[uuid.UUID, FlowRunRef] = {}
+    for new_id, group in by_new.items():
+        try:
+            made.update(_create_for_deployment(new_id, group))
+        except Exception:
+            log.warning("Prefect did not create %d flow run(s)", len(group), exc_info=True)
+    return made
+
+
+def _deployment_missing(exc: Exception) -> bool:
+    """Prefect answered 404: it does not know the deployment."""
+    if isinstance(exc, ObjectNotFound):
+        return True
+    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 404
 
 
 def _create_for_deployment(
@@ -91,6 +137,26 @@ def _create_for_deployment(
         )
         for item in items
     }
+    out: dict[uuid.UUID, FlowRunRef] = {}
+    for pause in (*_BUSY_RETRIES, None):
+        refused = _bulk_create(deployment_id, refs, out)
+        if not refused or pause is None:
+            break
+        # A SQLite-backed Prefect server refuses a write that raced another one
+        # ("database is locked"): the same request a moment later goes through.
+        time.sleep(pause)
+        refs = {run_id: refs[run_id] for run_id in refused}
+    return out
+
+
+_BUSY_RETRIES = (0.1, 0.25, 0.5, 1.0)
+
+
+def _bulk_create(
+    deployment_id: uuid.UUID, refs: dict[uuid.UUID, FlowRunRef], out: dict[uuid.UUID, FlowRunRef]
+) -> list[uuid.UUID]:
+    """One bulk request; adds the created flow runs to `out`, returns the runs Prefect
+    refused for a transient reason (worth sending again)."""
     state = {"type": StateType.RUNNING.value, "name": "Running"}
     body = [
         {
@@ -110,25 +176,25 @@ def _create_for_deployment(
     )
     response.raise_for_status()
     results = response.json()["results"]
-    out: dict[uuid.UUID, FlowRunRef] = {}
+    transient: list[uuid.UUID] = []
     for (run_id, ref), result in zip(refs.items(), results, strict=True):
         if result.get("status") != "CREATED" or not result.get("flow_run_id"):
-            log.warning("Prefect refused a flow run for run %s: %s", run_id, result)
+            error = str(result.get("error") or result.get("status"))
+            if "locked" in error or "busy" in error:
+                transient.append(run_id)
+            else:
+                log.warning("Prefect refused a flow run for run %s: %s", run_id, error[:300])
             continue
         out[run_id] = FlowRunRef(
             uuid.UUID(result["flow_run_id"]), ref.name, ref.tags, ref.parameters, ref.start
         )
-    return out
+    if transient:
+        log.info("Prefect's database was busy for %d flow run(s); sending again", len(transient))
+    return transient
 
 
 def _remember(created: dict[uuid.UUID, FlowRunRef]) -> None:
     """Store each run's flow run id (deep links; the lost-run sweep marks it Crashed)."""
-    if not created:
-        return
-    with session_scope() as session:
-        session.connection().execute(
-            update(Run)
-            .where(col(Run.id) == bindparam("run_id"), col(Run.prefect_flow_run_id).is_(None))
-            .values(prefect_flow_run_id=bindparam("flow_run_id")),
-            [{"run_id": k, "flow_run_id": v.id} for k, v in created.items()],
-        )
+    if created:
+        with session_scope() as session:
+            link_flow_runs(session, {run_id: ref.id for run_id, ref in created.items()})

@@ -101,7 +101,8 @@ class RunRecorder:
         columns = list(values)
         chosen = select(*[literal(values[c], _STEPS.c[c].type).label(c) for c in columns])
         with _step_scope() as session:
-            result = session.execute(
+            # On the connection: the ORM's execute reports no rowcount for INSERT ... SELECT.
+            result = session.connection().execute(
                 insert(_STEPS).from_select(columns, chosen.where(held))  # type: ignore[arg-type]
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from lightning_flows.core.errors import InvalidInput, InvalidTransition, NotFound
@@ -206,3 +207,19 @@ def has_steps(session: Session, run_id: uuid.UUID) -> bool:
     """Whether a run executed (or began) any step already."""
     first = session.exec(select(Step.id).where(col(Step.run_id) == run_id).limit(1)).first()
     return first is not None
+
+
+def link_flow_runs(session: Session, flow_runs: dict[uuid.UUID, uuid.UUID]) -> None:
+    """Store each run's Prefect flow run id (run id -> flow run id). A different id than
+    the stored one means Prefect lost the old flow run (a reset database): the new one
+    replaces it. The caller commits."""
+    stored = col(Run.prefect_flow_run_id)
+    session.connection().execute(
+        update(Run)
+        .where(
+            col(Run.id) == bindparam("run_id"),
+            or_(stored.is_(None), stored != bindparam("flow_run_id")),
+        )
+        .values(prefect_flow_run_id=bindparam("flow_run_id")),
+        [{"run_id": k, "flow_run_id": v} for k, v in flow_runs.items()],
+    )

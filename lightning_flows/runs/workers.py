@@ -23,7 +23,7 @@ Prefect watches those processes; only the max-run-duration backstop applies to t
 def beat(session: Session, name: str, *, hostname: str, pid: int, concurrency: int) -> None:
     """Record that worker `name` is alive now (creating its row on the first beat)."""
     now = utcnow()
-    updated = session.execute(
+    updated = session.connection().execute(
         update(WorkerRecord)
         .where(col(WorkerRecord.name) == name)
         .values(last_heartbeat_at=now, concurrency=concurrency)

@@ -1,7 +1,10 @@
 """Workflow change notifications, published only after the change is committed.
 
 Other contexts subscribe (the engine keeps each workflow's Prefect deployment
-in step). A failing subscriber is logged and never undoes the save.
+in step). A failing subscriber is logged and never undoes the save. Subscribers
+run in the saving request's thread, after its transaction: one that calls a
+remote service queues the work instead (`engine.deployment_publisher`), so a
+slow or unreachable service never holds up a save.
 """
 
 from __future__ import annotations

@@ -2,6 +2,13 @@
 
 A save writes the workflow, its jobs, triggers and edges, a new snapshot and a
 version in ONE transaction, then publishes `WorkflowChanged` after commit.
+
+Saves are optimistic: the first write of an update is
+`UPDATE workflows SET lock_version = lock_version + 1 WHERE id = :id AND
+lock_version = :read`, so of several saves made from one version exactly one
+commits (PostgreSQL's row lock makes the others wait, then re-check the WHERE;
+SQLite has one writer at a time) and the others get a 409 with the version to
+reload. Prefect is never called here: subscribers of `WorkflowChanged` do it.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ import json
 import uuid
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from lightning_flows.audit import service as audit
@@ -142,10 +151,7 @@ def stage_update(
     """`update_workflow` without the commit."""
     workflow = get_workflow(session, project_id, workflow_id)
     if doc.lock_version is not None and doc.lock_version != workflow.lock_version:
-        raise Conflict(
-            f"This workflow was saved by someone else (version {workflow.lock_version}, "
-            f"you edited {doc.lock_version}); reload it and apply your changes again."
-        )
+        raise Conflict(_stale_message(workflow.lock_version, doc.lock_version))
     return _save(session, workflow, doc, actor_id, source, created=False)
 
 
@@ -198,15 +204,19 @@ def _save(
         job.adaptor = pin_adaptor(job.adaptor, f"jobs[{i}].adaptor")
     with session.no_autoflush:
         _check_references(session, workflow, doc)
-    session.add(workflow)
     before = {"name": workflow.name, "lock_version": workflow.lock_version}
+    if created:
+        workflow.lock_version += 1
+    else:
+        _take_next_version(session, workflow)
+    session.add(workflow)
     workflow.name, workflow.concurrency, workflow.positions = (
         doc.name,
         doc.concurrency,
         doc.positions,
     )
     workflow.retry_lost_runs = doc.retry_lost_runs
-    workflow.lock_version += 1
+    workflow.on_worker_loss = doc.on_worker_loss
     touch(workflow)
     try:
         session.flush()
@@ -243,6 +253,44 @@ def _save(
         after={"name": workflow.name, "lock_version": workflow.lock_version},
     )
     return public
+
+
+def _take_next_version(session: Session, workflow: Workflow) -> None:
+    """The save's first write: move the stored version from the one this save read to the
+    next, or refuse (409) when another save (or a delete) got there first."""
+    read = workflow.lock_version
+    result = session.connection().execute(
+        update(Workflow)
+        .where(
+            col(Workflow.id) == workflow.id,
+            col(Workflow.lock_version) == read,
+            col(Workflow.deleted_at).is_(None),
+        )
+        .values(lock_version=col(Workflow.lock_version) + 1)
+    )
+    if result.rowcount == 1:
+        set_committed_value(workflow, "lock_version", read + 1)
+        return
+    current = (
+        session.connection()
+        .execute(
+            select(Workflow.lock_version, Workflow.deleted_at).where(
+                col(Workflow.id) == workflow.id
+            )
+        )
+        .first()
+    )
+    session.rollback()
+    if current is None or current[1] is not None:
+        raise NotFound("Workflow not found: it was deleted while you edited it.")
+    raise Conflict(_stale_message(current[0], read))
+
+
+def _stale_message(stored: int, edited: int) -> str:
+    return (
+        f"This workflow was saved by someone else (now version {stored}, you edited "
+        f"version {edited}); reload it and apply your changes again."
+    )
 
 
 def _with_ids(doc: WorkflowDocument) -> WorkflowDocument:
