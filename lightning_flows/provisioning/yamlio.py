@@ -16,47 +16,19 @@ import re
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.resolver import BaseResolver
-from yaml.scanner import Scanner
 
 from lightning_flows.core.errors import InvalidInput
 
 _INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 
 
-class _Core12Resolver(BaseResolver):
-    """YAML 1.2 core schema tags for plain scalars (PyYAML only knows YAML 1.1's)."""
+class _StrictLoader(yaml.SafeLoader):
+    """A safe YAML 1.2 loader that refuses a key repeated in one mapping, and aliases.
 
+    PyYAML only knows YAML 1.1's implicit tags: this class starts from none and
+    registers the 1.2 core schema's (below)."""
 
-for _tag, _pattern, _first in (
-    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
-    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        _FLOAT,
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+.0123456789",
-    ),
-):
-    _Core12Resolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
-_Core12Resolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
-
-
-class _StrictLoader(Reader, Scanner, Parser, Composer, SafeConstructor, _Core12Resolver):
-    """A safe YAML 1.2 loader that refuses a key repeated in one mapping, and aliases."""
-
-    def __init__(self, stream: Any) -> None:
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        Composer.__init__(self)
-        SafeConstructor.__init__(self)
-        _Core12Resolver.__init__(self)
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # replaced, not extended
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         """Aliases (`*name`) can expand a small document into a huge one: not in a spec."""
@@ -92,6 +64,18 @@ def _construct_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
     return float("nan") if text == ".nan" else float(text)
 
 
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+):
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _StrictLoader.add_constructor(_INT, _construct_int)
 _StrictLoader.add_constructor(_FLOAT, _construct_float)
