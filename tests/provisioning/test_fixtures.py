@@ -79,7 +79,8 @@ def test_enabling_a_kafka_trigger_or_a_channel_is_refused_clearly(
         }
     ]
     channels = (fixtures / "08_collections_channels.yaml").read_text(encoding="utf-8")
-    enabled = channels.replace("    enabled: false\n    destination", "    enabled: true\n    destination")
+    before, after = "    enabled: false\n    destination", "    enabled: true\n    destination"
+    enabled = channels.replace(before, after)
     refused = provision_yaml(client, ana_auth, enabled)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["loc"] == "channels.Referral-proxy.enabled"
