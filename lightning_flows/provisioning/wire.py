@@ -7,6 +7,9 @@ Lightning drops them). The CLI diffs what it would send against what the
 server serves, so every field here is one the CLI itself builds: our own
 trigger extras (`custom_path`, a non-UTC `cron_timezone`) appear only when set.
 
+Lists are ordered by id: the same project is served in the same order whatever
+keys the request used (the CLI compares lists in order).
+
 `to_payload` turns our keyed state into that shape; `from_payload` turns it
 back into a keyed state, keeping the keys of a document the caller already has.
 """
@@ -51,15 +54,19 @@ def to_payload(state: Doc) -> Doc:
         "description": state.get("description"),
         "project_credentials": [
             {k: c.get(k) for k in ("id", "name", "owner")}
-            for c in state.get("project_credentials", {}).values()
+            for c in _by_id(state.get("project_credentials"))
         ],
     }
     for kind in ("collections", "channels"):
-        items = list((state.get(kind) or {}).values())
+        items = _by_id(state.get(kind))
         if items:  # the CLI sends these only when there are some
             payload[kind] = items
-    payload["workflows"] = [_workflow(wf) for wf in state.get("workflows", {}).values()]
+    payload["workflows"] = [_workflow(wf) for wf in _by_id(state.get("workflows"))]
     return payload
+
+
+def _by_id(items: Doc | None) -> list[Doc]:
+    return sorted((items or {}).values(), key=lambda item: str(item.get("id")))
 
 
 def _workflow(wf: Doc) -> Doc:
@@ -67,9 +74,9 @@ def _workflow(wf: Doc) -> Doc:
         "id": wf["id"],
         "name": wf["name"],
         "lock_version": wf.get("lock_version"),
-        "jobs": [{k: j.get(k) for k in _JOB} for j in wf.get("jobs", {}).values()],
-        "triggers": [_trigger(t) for t in wf.get("triggers", {}).values()],
-        "edges": [_no_nulls({k: e.get(k) for k in _EDGE}) for e in wf.get("edges", {}).values()],
+        "jobs": [{k: j.get(k) for k in _JOB} for j in _by_id(wf.get("jobs"))],
+        "triggers": [_trigger(t) for t in _by_id(wf.get("triggers"))],
+        "edges": [_no_nulls({k: e.get(k) for k in _EDGE}) for e in _by_id(wf.get("edges"))],
     }
 
 
