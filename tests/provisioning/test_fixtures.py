@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from adaptor_tasks.specifiers import parse_specifier
+from lightning_flows.projects.spec_models import Channel, Collection
 from lightning_flows.provisioning.yamlio import load_yaml
 from lightning_flows.workflows.models import WorkflowSnapshot, WorkflowVersion
 from tests import factories
@@ -85,3 +86,13 @@ def test_enabling_a_kafka_trigger_or_a_channel_is_refused_clearly(
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["loc"] == "channels.Referral-proxy.enabled"
     assert "not proxied yet" in refused.json()["errors"][0]["message"]
+
+
+def test_deleting_a_project_removes_its_collections_and_channels(
+    client: TestClient, session: Session, ana_auth: dict[str, str]
+) -> None:
+    text = (Path(__file__).parent / "fixtures" / "08_collections_channels.yaml").read_text()
+    project_id = provision_yaml(client, ana_auth, text).json()["data"]["id"]
+    assert client.delete(f"/api/projects/{project_id}", headers=ana_auth).status_code == 204
+    assert session.exec(select(Collection)).all() == []
+    assert session.exec(select(Channel)).all() == []
