@@ -12,7 +12,7 @@ from lightning_flows.workflows.models import ConditionType, TriggerType, Webhook
 
 
 class WebhookResponseConfig(BaseModel):
-    """Lightning's webhook reply status codes (stored; replies use their own defaults)."""
+    """Lightning's sync reply status codes: on a successful run, on any other outcome."""
 
     model_config = ConfigDict(extra="forbid")
 
