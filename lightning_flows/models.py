@@ -19,6 +19,7 @@ from lightning_flows.credentials.models import (
 )
 from lightning_flows.gitsync.models import RepoConnection
 from lightning_flows.projects.models import Project, ProjectUser
+from lightning_flows.projects.spec_models import Channel, Collection
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
 from lightning_flows.workflows.models import (
     Edge,
@@ -35,6 +36,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuthProvider",
+    "Channel",
+    "Collection",
     "Credential",
     "Dataclip",
     "Edge",

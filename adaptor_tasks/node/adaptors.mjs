@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { getModuleEntryPoint, registerEsmHook } from '@openfn/runtime';
+import { declaredExportOrder, inExportOrder } from './export-order.mjs';
 
 const MAX_SPARES = 8;
 const MAX_RUN_INSTANCES = 64;
@@ -112,16 +113,17 @@ async function importAdaptor(path) {
   }
 }
 
-/** Names exported by the adaptor, cached per entry file (one version per path). */
+/** Names exported by the adaptor in its declaration order, cached per entry file. */
 export async function adaptorExports(adaptor) {
   const { path } = await adaptorEntry(adaptor);
   let names = exportNamesByEntry.get(path);
   if (!names) {
     try {
-      names = namesOf(await importAdaptor(path)).sort();
+      names = namesOf(await importAdaptor(path));
     } catch (e) {
       throw importError(`Failed to import adaptor ${adaptor.name} from ${path}: ${e.message}`);
     }
+    names = inExportOrder(names, await declaredExportOrder(adaptor.path));
     exportNamesByEntry.set(path, names);
   }
   return names;

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from lightning_flows.provisioning.wire import from_payload
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:4000"
 
 
@@ -79,10 +81,13 @@ class ApiClient:
         return self._call("POST", "/api/provision/preview", json=document)
 
     def provision(self, document: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/api/provision", json=document)
+        """Provision `document`; the new state, keyed like `document`."""
+        answer = self._call("POST", "/api/provision", json=document)
+        return from_payload(_data(answer), like=document)
 
-    def state(self, project_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/api/provision/{project_id}")
+    def state(self, project_id: str, like: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The project's state, keyed like `like` (an older state) where it can be."""
+        return from_payload(_data(self._call("GET", f"/api/provision/{project_id}")), like=like)
 
     def sync(self, project_id: str) -> dict[str, Any]:
         return self._call("POST", f"/api/projects/{project_id}/sync")
@@ -99,6 +104,14 @@ class ApiClient:
         if response.is_success:
             return body if isinstance(body, dict) else {"data": body}
         raise ClientError(_error_text(response.status_code, body))
+
+
+def _data(answer: dict[str, Any]) -> dict[str, Any]:
+    """The project inside Lightning's `{"data": ...}` envelope."""
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        raise ClientError("The server's answer has no project in `data`.")
+    return data
 
 
 def _error_text(status: int, body: Any) -> str:

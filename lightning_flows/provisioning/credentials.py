@@ -1,7 +1,8 @@
 """The `credentials` of a project document: existing credentials, found by owner and name.
 
 A spec never carries secrets. Each entry names a credential by its owner's
-email and its name; it must exist already. Provisioning shares it with the
+email and its name (an `id` a client made up is resolved that way too, as
+Lightning does); it must exist already. Provisioning shares it with the
 project when the person provisioning owns it (or is a superuser); anyone
 else's credential must have been shared by its owner.
 """
@@ -26,6 +27,11 @@ class CredentialLinks:
     ids: dict[str, uuid.UUID] = field(default_factory=dict)
     hints: dict[uuid.UUID, str] = field(default_factory=dict)
     pending: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # new link id -> credential
+    aliases: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # client's id -> link id
+
+    def resolve_id(self, pc_id: uuid.UUID | None) -> uuid.UUID | None:
+        """A job's `project_credential_id`, with an id the client made up resolved."""
+        return None if pc_id is None else self.aliases.get(pc_id, pc_id)
 
     def link(self, session: Session, project_id: uuid.UUID) -> None:
         """Share the pending credentials with the (now existing) project."""
@@ -70,7 +76,12 @@ def resolve_credentials(
         if shared is not None:
             pc_id = shared.id
         elif credential.user_id == user.id or user.is_superuser:
+            # OpenFn's CLI makes up an id for a credential its state lacks: the new
+            # link takes it, so the CLI's next state and the server agree.
+            free = entry.id is not None and session.get(ProjectCredential, entry.id) is None
             pc_id = uuid.uuid4()
+            if free and entry.id is not None and entry.id not in links.pending:
+                pc_id = entry.id
             links.pending[pc_id] = credential.id
         else:
             problems.append(
@@ -83,4 +94,6 @@ def resolve_credentials(
             continue
         links.ids[key] = pc_id
         links.hints[pc_id] = key
+        if entry.id is not None:
+            links.aliases[entry.id] = pc_id
     return links

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from lightning_flows.accounts.models import User
 from lightning_flows.credentials.models import Credential, ProjectCredential
 from lightning_flows.projects.models import Project
+from lightning_flows.provisioning.extras import project_extras
 from lightning_flows.provisioning.spec import hyphenate
 from lightning_flows.provisioning.state import KeyAllocator, credential_key, spec_from_state
 from lightning_flows.provisioning.yamlio import dump_yaml
@@ -48,6 +49,7 @@ def project_state(session: Session, project: Project, hints: KeyHints | None = N
         "name": project.name,
         "description": project.description,
         "project_credentials": dict(sorted(project_credentials.items())),
+        **project_extras(session, project.id, hints),
         "workflows": dict(sorted(states.items())),
     }
 
@@ -63,7 +65,7 @@ def workflow_state(wf: WorkflowPublic, hints: KeyHints | None = None) -> dict[st
         jobs[key] = {
             "id": str(job.id),
             "name": job.name,
-            "adaptor": job.adaptor,
+            "adaptor": job.adaptor_requested or job.adaptor,  # as written; snapshots pin
             "body": job.body,
             "project_credential_id": _str(job.project_credential_id),
         }
@@ -71,10 +73,7 @@ def workflow_state(wf: WorkflowPublic, hints: KeyHints | None = None) -> dict[st
     for trig in wf.triggers:
         key = trig_keys.take(hints.get(trig.id), trig.type.value)
         trig_key_of[trig.id] = key
-        triggers[key] = {
-            "id": str(trig.id),
-            **trig.model_dump(mode="json", exclude={"id", "cron_cursor_job_id"}),
-        }
+        triggers[key] = {"id": str(trig.id), **trig.model_dump(mode="json", exclude={"id"})}
     edges = {}
     for edge in wf.edges:
         source = (

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from lightning_flows.projects.models import Project
+from lightning_flows.provisioning.credentials import CredentialLinks
 from lightning_flows.provisioning.resolve import GraphResolver
 from lightning_flows.provisioning.spec import ProjectSpec
 from lightning_flows.provisioning.validation import GraphPlan
@@ -32,7 +33,7 @@ def plan_workflows(
     session: Session,
     project: Project | None,
     spec: ProjectSpec,
-    credential_ids: dict[str, uuid.UUID],
+    credentials: CredentialLinks,
     problems: list[dict[str, str]],
 ) -> list[WorkflowPlan]:
     """One plan per workflow of the document; problems are appended, never raised."""
@@ -63,7 +64,7 @@ def plan_workflows(
                 plans.append(WorkflowPlan(key, existing.name, workflow_id, existing, delete=True))
             continue
         current = workflows.to_public(session, existing) if existing else None
-        resolver = GraphResolver(session, path, wf_spec, current, credential_ids)
+        resolver = GraphResolver(session, path, wf_spec, current, credentials)
         graph = resolver.resolve()
         problems += [p.as_dict() for p in resolver.problems]
         changed = current is None or _comparable(_as_document(current)) != _comparable(graph.doc)
@@ -123,7 +124,10 @@ def _check_names(
 
 
 def _as_document(public: WorkflowPublic) -> WorkflowDocument:
-    return WorkflowDocument.model_validate(public.model_dump())
+    doc = WorkflowDocument.model_validate(public.model_dump())
+    for job, stored in zip(doc.jobs, public.jobs, strict=True):
+        job.adaptor_requested = stored.adaptor_requested  # not in public dumps
+    return doc
 
 
 def _comparable(doc: WorkflowDocument) -> dict[str, Any]:

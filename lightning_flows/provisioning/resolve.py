@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from lightning_flows.provisioning.credentials import CredentialLinks
 from lightning_flows.provisioning.spec import BodyPath, WorkflowSpec, hyphenate
 from lightning_flows.provisioning.validation import GraphPlan, Problem, validate_graph
 from lightning_flows.workflows.models import Edge, Job, Trigger
@@ -30,7 +31,9 @@ _TRIGGER_FIELDS = (
     "cron_expression",
     "cron_timezone",
     "webhook_reply",
+    "webhook_response_config",
     "custom_path",
+    "kafka_configuration",
 )
 _EDGE_FIELDS = ("condition_type", "condition_expression", "condition_label", "enabled")
 _EDGE_ENDS = {"source_job", "source_job_id", "source_trigger", "source_trigger_id"}
@@ -45,7 +48,7 @@ class GraphResolver:
         path: str,
         spec: WorkflowSpec,
         current: WorkflowPublic | None,
-        credentials: dict[str, uuid.UUID],
+        credentials: CredentialLinks,
     ) -> None:
         self.session, self.path, self.spec, self.current = session, path, spec, current
         self.credentials = credentials
@@ -60,7 +63,10 @@ class GraphResolver:
 
     def resolve(self) -> GraphPlan:
         cur = self.current
-        jobs = {j.id: JobDoc(**j.model_dump()) for j in cur.jobs} if cur else {}
+        jobs = {
+            j.id: JobDoc(**j.model_dump(), adaptor_requested=j.adaptor_requested)
+            for j in (cur.jobs if cur else [])
+        }
         triggers = {t.id: TriggerDoc(**t.model_dump()) for t in cur.triggers} if cur else {}
         edges = {e.id: EdgeDoc(**e.model_dump()) for e in cur.edges} if cur else {}
         self.stored_ids = {*jobs, *triggers, *edges}
@@ -69,7 +75,7 @@ class GraphResolver:
         for trigger_id, trigger in triggers.items():
             self.plan.locs[trigger_id] = f"{self.path}.triggers.{trigger.type.value}"
         self._jobs(jobs)
-        self._triggers(triggers)
+        self._triggers(triggers, jobs)
         for edge_id, edge in list(edges.items()):
             source = edge.source_job_id or edge.source_trigger_id
             if edge.target_job_id not in jobs or (source not in jobs and source not in triggers):
@@ -113,18 +119,22 @@ class GraphResolver:
             if spec.name:
                 values["name"] = spec.name
             if "adaptor" in given or old is None:
-                values["adaptor"] = spec.adaptor
+                values["adaptor"], values["adaptor_requested"] = spec.adaptor, None
             if "body" in given or old is None:
                 values["body"] = spec.body if isinstance(spec.body, str) else ""
             if "project_credential_id" in given:
-                values["project_credential_id"] = spec.project_credential_id
+                values["project_credential_id"] = self.credentials.resolve_id(
+                    spec.project_credential_id
+                )
             if "credential" in given:
                 values["project_credential_id"] = self._credential(spec.credential, loc)
             jobs[job_id] = JobDoc(**{**values, "id": job_id})
             self.job_ids[key] = job_id
             self.plan.locs[job_id], self.plan.hints[job_id] = loc, key
 
-    def _triggers(self, triggers: dict[uuid.UUID, TriggerDoc]) -> None:
+    def _triggers(
+        self, triggers: dict[uuid.UUID, TriggerDoc], jobs: dict[uuid.UUID, JobDoc]
+    ) -> None:
         claimed: set[uuid.UUID] = set()
         for key, spec in self.spec.triggers.items():
             loc = f"{self.path}.triggers.{key}"
@@ -144,8 +154,10 @@ class GraphResolver:
                 if name in given or old is None:
                     values[name] = getattr(spec, name)
             if values.get("type") is None:
-                self.problem(f"{loc}.type", "a trigger needs a type: webhook or cron")
+                self.problem(f"{loc}.type", "a trigger needs a type: webhook, cron or kafka")
                 continue
+            if "cron_cursor_job" in given or "cron_cursor_job_id" in given:
+                values["cron_cursor_job_id"] = self._cursor_job(spec, jobs, loc)
             values["cron_timezone"] = values.get("cron_timezone") or "UTC"
             triggers[trigger_id] = TriggerDoc(**{**values, "id": trigger_id})
             self.trigger_ids[key] = trigger_id
@@ -209,10 +221,18 @@ class GraphResolver:
             )
             self.plan.locs[edge_id], self.plan.hints[edge_id] = loc, key
 
+    def _cursor_job(self, spec: Any, jobs: dict[uuid.UUID, JobDoc], loc: str) -> uuid.UUID | None:
+        """`cron_cursor_job: <job key>` (a spec) or `cron_cursor_job_id` (a state)."""
+        if spec.cron_cursor_job is not None:
+            return self._ref(
+                spec.cron_cursor_job, None, self.job_ids, jobs, f"{loc}.cron_cursor_job", "job"
+            )
+        return self._ref(None, spec.cron_cursor_job_id, {}, jobs, f"{loc}.cron_cursor_job", "job")
+
     def _credential(self, key: str | None, loc: str) -> uuid.UUID | None:
         if key is None:
             return None
-        found = self.credentials.get(key)
+        found = self.credentials.ids.get(key)
         if found is None:
             self.problem(f"{loc}.credential", f"unknown credential '{key}' (not in `credentials`)")
         return found

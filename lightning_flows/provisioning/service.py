@@ -27,6 +27,7 @@ from lightning_flows.projects.models import Project, ProjectUser, Role
 from lightning_flows.provisioning import diff as project_diff
 from lightning_flows.provisioning.credentials import resolve_credentials
 from lightning_flows.provisioning.export import project_state
+from lightning_flows.provisioning.extras import plan_extras
 from lightning_flows.provisioning.plan import WorkflowPlan, plan_workflows
 from lightning_flows.provisioning.spec import ProjectSpec, parse_document
 from lightning_flows.workflows import events
@@ -119,7 +120,8 @@ def apply(
         authorize(session, user, Action.PROVISION, project.id)
     problems: list[dict[str, str]] = []
     credentials = resolve_credentials(session, user, project, spec, problems)
-    plans = plan_workflows(session, project, spec, credentials.ids, problems)
+    plans = plan_workflows(session, project, spec, credentials, problems)
+    extras = plan_extras(session, project, spec, credentials, problems)
     if problems:
         first = problems[0]
         raise InvalidInput(
@@ -128,10 +130,11 @@ def apply(
     created = project is None
     project, fields = _write_project(session, project, spec, user, target_id)
     credentials.link(session, project.id)
+    extras.write(session, project.id)
     outcome = Outcome(project=project, actor=user, state={}, created=created)
     if fields:
         outcome.changed["project"] = fields
-    hints: dict[uuid.UUID, str] = {**credentials.hints}
+    hints: dict[uuid.UUID, str] = {**credentials.hints, **extras.hints}
     for plan in plans:
         hints[plan.workflow_id] = plan.key
         if plan.graph is not None:

@@ -22,6 +22,7 @@ from pydantic import (
 
 from lightning_flows.core.errors import InvalidInput
 from lightning_flows.workflows.models import ConditionType, TriggerType, WebhookReply
+from lightning_flows.workflows.schemas import KafkaConfiguration, WebhookResponseConfig
 
 
 class _Item(BaseModel):
@@ -71,7 +72,11 @@ class TriggerSpec(_Item):
     cron_expression: str | None = Field(default=None, max_length=255)
     cron_timezone: str | None = Field(default=None, max_length=64)
     webhook_reply: WebhookReply | None = None
+    webhook_response_config: WebhookResponseConfig | None = None
     custom_path: str | None = Field(default=None, max_length=255)
+    cron_cursor_job: str | None = Field(default=None, description="A key of the jobs.")
+    cron_cursor_job_id: uuid.UUID | None = None
+    kafka_configuration: KafkaConfiguration | None = None
 
 
 class EdgeSpec(_Item):
@@ -108,6 +113,18 @@ class WorkflowSpec(BaseModel):
     edges: dict[str, EdgeSpec] = Field(default_factory=dict)
 
 
+class CollectionSpec(_Item):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class ChannelSpec(_Item):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    destination_url: str | None = Field(default=None, min_length=1, max_length=2048)
+    enabled: bool = False
+    destination_credential: str | None = Field(default=None, description="A key of credentials.")
+    destination_credential_id: uuid.UUID | None = None
+
+
 class ProjectSpec(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -115,6 +132,8 @@ class ProjectSpec(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=10_000)
     credentials: dict[str, CredentialSpec] = Field(default_factory=dict)
+    collections: dict[str, CollectionSpec] = Field(default_factory=dict)
+    channels: dict[str, ChannelSpec] = Field(default_factory=dict)
     workflows: dict[str, WorkflowSpec] = Field(default_factory=dict)
 
 
@@ -146,6 +165,11 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
         credentials.setdefault(key, value)
     if credentials or "credentials" in doc:
         doc["credentials"] = credentials
+    for kind in ("collections", "channels"):
+        if kind in doc and doc[kind] is None:
+            del doc[kind]
+        if isinstance(doc.get(kind), list):
+            doc[kind] = dict(_keyed(doc[kind], lambda c: hyphenate(str(c.get("name") or ""))))
     if isinstance(doc.get("workflows"), list):
         doc["workflows"] = dict(_keyed(doc["workflows"], lambda w: hyphenate(w.get("name", ""))))
     if isinstance(doc.get("workflows"), dict):

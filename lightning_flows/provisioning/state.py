@@ -14,6 +14,7 @@ from lightning_flows.provisioning.spec import hyphenate
 
 Doc = dict[str, Any]
 _COLLECTIONS = ("jobs", "triggers", "edges")
+_PROJECT_ITEMS = ("collections", "channels")
 
 
 class KeyAllocator:
@@ -50,6 +51,15 @@ def spec_from_state(state: Doc) -> Doc:
             key: {"name": c["name"], "owner": c["owner"]}
             for key, c in sorted(state["project_credentials"].items())
         }
+    for key, c in sorted((state.get("collections") or {}).items()):
+        spec.setdefault("collections", {})[key] = {"name": c["name"]}
+    for key, c in sorted((state.get("channels") or {}).items()):
+        spec.setdefault("channels", {})[key] = {
+            "name": c["name"],
+            "destination_url": c.get("destination_url"),
+            "enabled": c.get("enabled", False),
+            "destination_credential": cred_keys.get(c.get("destination_credential_id") or ""),
+        }
     spec["workflows"] = {
         key: _workflow_spec(wf, cred_keys) for key, wf in sorted(state.get("workflows", {}).items())
     }
@@ -68,7 +78,9 @@ def _workflow_spec(wf: Doc, cred_keys: dict[str, str]) -> Doc:
         }
         for key, j in sorted(wf.get("jobs", {}).items())
     }
-    triggers = {key: _trigger_spec(t) for key, t in sorted(wf.get("triggers", {}).items())}
+    triggers = {
+        key: _trigger_spec(t, job_keys) for key, t in sorted(wf.get("triggers", {}).items())
+    }
     edges = {}
     for key, e in sorted(wf.get("edges", {}).items()):
         edge: Doc = {}
@@ -86,15 +98,21 @@ def _workflow_spec(wf: Doc, cred_keys: dict[str, str]) -> Doc:
     return {"name": wf["name"], "jobs": jobs, "triggers": triggers, "edges": edges}
 
 
-def _trigger_spec(t: Doc) -> Doc:
+def _trigger_spec(t: Doc, job_keys: dict[str, str]) -> Doc:
     trigger: Doc = {"type": t["type"], "enabled": t.get("enabled", True)}
     if t["type"] == "cron":
         trigger["cron_expression"] = t.get("cron_expression")
         if t.get("cron_timezone") not in (None, "UTC"):
             trigger["cron_timezone"] = t["cron_timezone"]
-    for optional in ("webhook_reply", "custom_path"):
+        if t.get("cron_cursor_job_id") in job_keys:
+            trigger["cron_cursor_job"] = job_keys[t["cron_cursor_job_id"]]
+    for optional in ("webhook_reply", "webhook_response_config", "custom_path"):
         if t.get(optional):
             trigger[optional] = t[optional]
+    if t.get("kafka_configuration"):
+        kafka = {k: v for k, v in t["kafka_configuration"].items() if v is not None}
+        kafka["hosts"] = [":".join(pair) for pair in kafka.get("hosts", [])]
+        trigger["kafka_configuration"] = kafka
     return trigger
 
 
@@ -106,6 +124,13 @@ def merge_spec_and_state(spec: Doc, state: Doc | None) -> Doc:
         return payload
     if state.get("id"):
         payload["id"] = state["id"]
+    for kind in _PROJECT_ITEMS:
+        for key, old_item in (state.get(kind) or {}).items():
+            entries = payload.setdefault(kind, {})
+            if key in entries:
+                entries[key]["id"] = old_item["id"]
+            else:
+                entries[key] = {"id": old_item["id"], "delete": True}
     workflows = payload.setdefault("workflows", {})
     for key, old in state.get("workflows", {}).items():
         if key not in workflows:
@@ -130,6 +155,9 @@ def rekey(state: Doc, preferred: Doc | None) -> Doc:
     hints = dict(_key_hints(preferred))
     result = copy.deepcopy(state)
     result["workflows"] = _rekey_map(result.get("workflows", {}), hints)
+    for kind in _PROJECT_ITEMS:
+        if kind in result:
+            result[kind] = _rekey_map(result[kind], hints)
     for wf in result["workflows"].values():
         for collection in _COLLECTIONS:
             wf[collection] = _rekey_map(wf.get(collection, {}), hints)
@@ -137,6 +165,9 @@ def rekey(state: Doc, preferred: Doc | None) -> Doc:
 
 
 def _key_hints(state: Doc) -> Iterable[tuple[str, str]]:
+    for kind in _PROJECT_ITEMS:
+        for key, item in (state.get(kind) or {}).items():
+            yield str(item.get("id")), key
     for key, wf in state.get("workflows", {}).items():
         yield str(wf.get("id")), key
         for collection in _COLLECTIONS:

@@ -48,7 +48,9 @@ def validate_graph(plan: GraphPlan, path: str) -> list[Problem]:
     for job in plan.doc.jobs:
         loc = f"{plan.locs.get(job.id, path)}.adaptor"  # type: ignore[arg-type]
         try:
-            job.adaptor = pin_adaptor(job.adaptor, loc)
+            written, job.adaptor = job.adaptor, pin_adaptor(job.adaptor, loc)
+            if job.adaptor != written:  # `@latest` as written; the snapshot gets the pin
+                job.adaptor_requested = written
         except InvalidInput as exc:
             problems.append(Problem(loc, exc.message.removeprefix(f"{loc}: ")))
     return problems

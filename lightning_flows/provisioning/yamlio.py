@@ -1,7 +1,10 @@
 """Reading and writing project documents: strict loading, byte-stable YAML output.
 
-Loading refuses duplicate keys (PyYAML and `json` silently keep the last one,
-which would hide a duplicated job). Dumping is deterministic: mappings keep
+Loading follows YAML 1.2 (the core schema, as OpenFn's `yaml` package reads
+it): only `true`/`false` are booleans and nothing becomes a date, so a cron
+`off`, a job named `yes` or a `2024-01-31` stay strings. It refuses duplicate
+keys (PyYAML and `json` silently keep the last one, which would hide a
+duplicated job). Dumping is deterministic: mappings keep
 the order the exporter built, multi-line strings are literal blocks, and the
 same document always gives the same bytes.
 """
@@ -9,15 +12,23 @@ same document always gives the same bytes.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
 
 from lightning_flows.core.errors import InvalidInput
 
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key repeated in one mapping, and aliases."""
+    """A safe YAML 1.2 loader that refuses a key repeated in one mapping, and aliases.
+
+    PyYAML only knows YAML 1.1's implicit tags: this class starts from none and
+    registers the 1.2 core schema's (below)."""
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # replaced, not extended
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         """Aliases (`*name`) can expand a small document into a huge one: not in a spec."""
@@ -39,13 +50,41 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
     return mapping
 
 
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)  # YAML 1.2: `010` is ten, not octal eight
+
+
+def _construct_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    if text.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    return float("nan") if text == ".nan" else float(text)
+
+
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+):
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor(_INT, _construct_int)
+_StrictLoader.add_constructor(_FLOAT, _construct_float)
 
 
 def load_yaml(text: str | bytes) -> dict[str, Any]:
     """A YAML document that must be a mapping; InvalidInput naming the line otherwise."""
     try:
-        # A SafeLoader subclass: plain data only, no arbitrary objects.
+        # SafeConstructor only: plain data, no arbitrary objects.
         value = yaml.load(text, Loader=_StrictLoader)  # noqa: S506  # nosec B506
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark

@@ -123,11 +123,16 @@ async def receive(request: WebhookRequest, key: str) -> Answer:
     ]
     if target.reply != "after_completion":
         return json_answer(200, ids, headers)
-    return await _sync_reply(run_id, ids, headers, settings.webhook_reply_timeout_seconds)
+    timeout = settings.webhook_reply_timeout_seconds
+    return await _sync_reply(run_id, ids, headers, timeout, target.reply_codes)
 
 
 async def _sync_reply(
-    run_id: uuid.UUID, ids: dict[str, str], headers: list[tuple[bytes, bytes]], timeout: float
+    run_id: uuid.UUID,
+    ids: dict[str, str],
+    headers: list[tuple[bytes, bytes]],
+    timeout: float,
+    codes: tuple[int | None, int | None] = (None, None),
 ) -> Answer:
     finished = await reply.wait_for_run(run_id, timeout)
     if finished is None:
@@ -140,7 +145,9 @@ async def _sync_reply(
     if custom is not None:
         return _job_answer(custom[0], custom[1], headers)
     meta = {**ids, "state": finished.state}
-    return _job_answer(201, {"data": finished.final_state, "meta": meta}, headers)
+    success_code, error_code = codes  # the trigger's webhook_response_config
+    status = (success_code if finished.state == "success" else error_code) or 201
+    return _job_answer(status, {"data": finished.final_state, "meta": meta}, headers)
 
 
 def _job_answer(status: int, payload: object, headers: list[tuple[bytes, bytes]]) -> Answer:

@@ -43,6 +43,8 @@ class WebhookTarget:
     enabled: bool
     reply: str
     auth_methods: tuple[AuthMethod, ...]
+    # Lightning's webhook_response_config: the sync reply's status on success / failure
+    reply_codes: tuple[int | None, int | None] = (None, None)
 
 
 _cache: dict[str, tuple[float, WebhookTarget | None]] = {}
@@ -166,4 +168,10 @@ def _load(key: str) -> WebhookTarget | None:
                 )
                 for m in methods
             ),
+            reply_codes=_reply_codes(trigger.webhook_response_config),
         )
+
+
+def _reply_codes(config: dict | None) -> tuple[int | None, int | None]:
+    config = config or {}
+    return config.get("success_code"), config.get("error_code")

@@ -16,6 +16,7 @@ from lightning_flows.core.models import created_at, fk, json_column, timestamp, 
 class TriggerType(StrEnum):
     WEBHOOK = "webhook"
     CRON = "cron"
+    KAFKA = "kafka"  # stored and round-tripped; not consumed yet (must stay disabled)
 
 
 class WebhookReply(StrEnum):
@@ -82,6 +83,11 @@ class Job(SQLModel, table=True):
     name: str = Field(max_length=255)
     body: str = Field(default="")
     adaptor: str = Field(default="@openfn/language-common@latest", max_length=255)
+    adaptor_requested: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The adaptor as a spec wrote it (`...@latest`) when `adaptor` pins it.",
+    )
     project_credential_id: uuid.UUID | None = fk(
         "project_credentials.id", ondelete="SET NULL", nullable=True
     )
@@ -92,7 +98,7 @@ class Job(SQLModel, table=True):
 class Trigger(SQLModel, table=True):
     __tablename__ = "triggers"
     __table_args__ = (
-        CheckConstraint("type IN ('webhook','cron')", name="ck_triggers_type"),
+        CheckConstraint("type IN ('webhook','cron','kafka')", name="ck_triggers_type"),
         CheckConstraint(
             "type <> 'cron' OR cron_expression IS NOT NULL", name="ck_triggers_cron_expression"
         ),
@@ -111,6 +117,8 @@ class Trigger(SQLModel, table=True):
     cron_timezone: str = Field(default="UTC", max_length=64)
     webhook_reply: str | None = Field(default=None, max_length=32)
     cron_cursor_job_id: uuid.UUID | None = fk("jobs.id", ondelete="SET NULL", nullable=True)
+    webhook_response_config: dict[str, Any] | None = json_column()
+    kafka_configuration: dict[str, Any] | None = json_column()
     inserted_at: datetime = created_at()
     updated_at: datetime = created_at()
 

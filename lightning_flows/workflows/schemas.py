@@ -6,9 +6,47 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lightning_flows.workflows.models import ConditionType, TriggerType, WebhookReply
+
+
+class WebhookResponseConfig(BaseModel):
+    """Lightning's sync reply status codes: on a successful run, on any other outcome."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    success_code: int | None = Field(default=None, ge=100, le=599)
+    error_code: int | None = Field(default=None, ge=100, le=599)
+
+
+class KafkaConfiguration(BaseModel):
+    """A Kafka trigger's settings as Lightning stores them (`hosts` as [host, port])."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hosts: list[list[str]] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    initial_offset_reset_policy: str | None = Field(default=None, max_length=64)
+    connect_timeout: int | None = Field(default=None, ge=0)
+
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _host_port_pairs(cls, value: Any) -> Any:
+        """A spec writes `host:port`; the state `[host, port]`."""
+        if not isinstance(value, list):
+            return value
+        pairs = []
+        for host in value:
+            if isinstance(host, str):
+                name, sep, port = host.rpartition(":")
+                if not sep or not name or not port.isdigit():
+                    raise ValueError(f"a Kafka host is host:port, found '{host}'")
+                host = [name, port]
+            if not isinstance(host, list) or len(host) != 2:
+                raise ValueError(f"a Kafka host is host:port or [host, port], found {host!r}")
+            pairs.append([str(part) for part in host])
+        return pairs
 
 
 class JobDoc(BaseModel):
@@ -17,6 +55,9 @@ class JobDoc(BaseModel):
     adaptor: str = Field(default="@openfn/language-common@latest", min_length=1, max_length=255)
     body: str = ""
     project_credential_id: uuid.UUID | None = None
+    adaptor_requested: str | None = Field(
+        default=None, max_length=255, description="The adaptor as a spec wrote it (`@latest`)."
+    )
 
 
 class TriggerDoc(BaseModel):
@@ -28,6 +69,8 @@ class TriggerDoc(BaseModel):
     custom_path: str | None = Field(default=None, max_length=255)
     webhook_reply: WebhookReply | None = None
     cron_cursor_job_id: uuid.UUID | None = None
+    webhook_response_config: WebhookResponseConfig | None = None
+    kafka_configuration: KafkaConfiguration | None = None
 
 
 class EdgeDoc(BaseModel):
@@ -64,6 +107,8 @@ class WorkflowDocument(BaseModel):
 
 class JobPublic(JobDoc):
     id: uuid.UUID
+    # Kept on the job row for exports; snapshots, the builder and versions see the pin.
+    adaptor_requested: str | None = Field(default=None, exclude=True)
 
 
 class TriggerPublic(TriggerDoc):

@@ -10,8 +10,8 @@ def test_adds_imports_for_adaptor_operations_and_a_default_export(
 ) -> None:
     result = pool.compile("fn(s => s);\neach('$.items[*]', fn(s => s));", common)
     assert result.ok, result
-    assert result.imports == ("each", "fn")
-    assert 'import { each, fn } from "@openfn/language-common";' in result.code
+    assert result.imports == ("fn", "each")  # the adaptor's export order, as OpenFn's
+    assert 'import { fn, each } from "@openfn/language-common";' in result.code
     assert "export default [fn(s => s), each('$.items[*]', fn(s => s))]" in " ".join(
         result.code.split()
     )
@@ -48,10 +48,8 @@ def test_lazy_state_becomes_a_state_function(pool: NodePool, http: AdaptorRef) -
     body = "get($.data.url, { headers: { 'x-id': $.data.id } });\nfn($);"
     result = pool.compile(body, http)
     assert result.ok, result
-    assert (
-        "get(state => state.data.url, { headers: { 'x-id': state => state.data.id } })"
-        in result.code
-    )
+    code = " ".join(result.code.split())
+    assert "get(state => state.data.url, state => ({ headers: { 'x-id': state.data.id } }))" in code
     assert "fn(state => state)" in result.code
 
 
@@ -83,17 +81,19 @@ def test_lazy_state_outside_an_operation_is_a_compile_error(
     result = pool.compile("fn(s => s);\nconst x = $.data;", common)
     assert not result.ok
     assert result.error_type == "CompileError"
-    assert "only be used inside the arguments of an operation" in (result.error_message or "")
+    assert result.error_message == "Lazy State Error: Must be inside an operation (2:10)"
     assert (result.line, result.column) == (2, 11)
 
 
-def test_lazy_state_inside_a_callback_is_a_compile_error(
+def test_lazy_state_in_a_callback_not_named_state_is_a_compile_error(
     pool: NodePool, common: AdaptorRef
 ) -> None:
     result = pool.compile("fn(s => $.data);", common)
     assert not result.ok
-    assert "inside a function" in (result.error_message or "")
-    assert (result.line, result.column) == (1, 9)
+    assert result.error_message == (
+        'Lazy State Error: parameter "s" should be called "state" (1:3)'
+    )
+    assert (result.line, result.column) == (1, 4)
 
 
 def test_promise_chains_become_deferred_operations(pool: NodePool, http: AdaptorRef) -> None:

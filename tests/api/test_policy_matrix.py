@@ -330,6 +330,7 @@ ROUTES: dict[tuple[str, str], Case] = {
         project(ALL), query=lambda w, r: {"id": str(w.ids["project_id"])}
     ),
     ("GET", "/api/provision/{project_id}"): Case(project(ALL), path=P),
+    ("GET", "/api/provision/{project_id}.yaml"): Case(project(ALL), path=P),
     ("GET", "/api/projects/{project_id}/repo"): Case(
         project(ALL), path=P, allowed_404="not linked"
     ),

@@ -11,9 +11,16 @@ from sqlmodel import col, select
 
 from lightning_flows.audit.models import AuditEvent
 from lightning_flows.projects.models import Project, ProjectUser
-from lightning_flows.workflows.models import Job, WorkflowVersion
+from lightning_flows.workflows.models import Job, WorkflowSnapshot, WorkflowVersion
 from tests import factories
-from tests.support.projects import EXAMPLE, YAML, only_workflow, provision_json, provision_yaml
+from tests.support.projects import (
+    EXAMPLE,
+    YAML,
+    only_workflow,
+    provision_json,
+    provision_yaml,
+    state_of,
+)
 
 WF = "OpenHIE-Workflow"
 SEND = "Send-to-OpenHIM-to-route-to-SHR"
@@ -22,7 +29,8 @@ SEND = "Send-to-OpenHIM-to-route-to-SHR"
 def test_example_round_trips_to_byte_stable_yaml(client: TestClient, auth: dict, session, user):
     created = provision_yaml(client, auth)
     assert created.status_code == 201, created.text
-    state = created.json()
+    assert created.headers["location"] == f"/api/provision/{created.json()['data']['id']}"
+    state = state_of(created)
     workflow = only_workflow(state)
     assert len(workflow["jobs"]) == 4 and len(workflow["edges"]) == 4
     assert set(workflow["triggers"]) == {"webhook"}
@@ -35,7 +43,10 @@ def test_example_round_trips_to_byte_stable_yaml(client: TestClient, auth: dict,
     first = client.get("/api/provision/yaml", params={"id": project_id}, headers=auth)
     assert first.status_code == 200 and first.headers["content-type"].startswith("application/yaml")
     spec = yaml.safe_load(first.text)
-    assert "id" not in spec and spec["workflows"][WF]["jobs"][SEND]["adaptor"].endswith("@7.2.10")
+    assert "id" not in spec and spec["workflows"][WF]["jobs"][SEND]["adaptor"].endswith("@latest")
+    (snapshot,) = session.exec(select(WorkflowSnapshot)).all()
+    pinned = {j["name"]: j["adaptor"] for j in snapshot.document["jobs"]}
+    assert pinned["Send to OpenHIM to route to SHR"] == "@openfn/language-http@7.2.10"
     again = provision_yaml(client, auth, first.text, id=project_id)
     assert again.status_code == 201, again.text
     assert again.json() == client.get(f"/api/provision/{project_id}", headers=auth).json()
@@ -55,7 +66,7 @@ def test_example_round_trips_to_byte_stable_yaml(client: TestClient, auth: dict,
 
 
 def test_state_document_renames_a_job_and_deletes_an_edge(client: TestClient, auth: dict, session):
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     doc = copy.deepcopy(state)
     workflow = doc["workflows"][WF]
     job = workflow["jobs"][SEND]
@@ -66,8 +77,8 @@ def test_state_document_renames_a_job_and_deletes_an_edge(client: TestClient, au
 
     response = provision_json(client, auth, doc)
     assert response.status_code == 201, response.text
-    updated = response.json()["workflows"][WF]
-    assert updated["jobs"][SEND] == {**job, "adaptor": "@openfn/language-http@7.2.10"}
+    updated = state_of(response, like=doc)["workflows"][WF]
+    assert updated["jobs"][SEND] == job  # the key a client used stays with the id
     assert failure_edge not in updated["edges"] and len(updated["edges"]) == 3
     assert "Notify-CHW-upload-successful" in updated["jobs"]
     assert session.get(Job, uuid.UUID(job["id"])).name == "Send to the SHR"
@@ -76,7 +87,7 @@ def test_state_document_renames_a_job_and_deletes_an_edge(client: TestClient, au
 
 
 def test_delete_marker_removes_a_workflow_and_a_job(client: TestClient, auth: dict, session):
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     workflow = state["workflows"][WF]
     doc = {
         "id": state["id"],
@@ -94,11 +105,11 @@ def test_delete_marker_removes_a_workflow_and_a_job(client: TestClient, auth: di
     assert bad.json()["errors"][0]["loc"] == f"workflows.{WF}.jobs.Notify-CHW-upload-failed.id"
     failed_job = workflow["jobs"]["Notify-CHW-upload-failed"]["id"]
     doc["workflows"][WF]["jobs"]["Notify-CHW-upload-failed"]["id"] = failed_job
-    after = provision_json(client, auth, doc).json()["workflows"][WF]
+    after = state_of(provision_json(client, auth, doc))["workflows"][WF]
     assert len(after["jobs"]) == 3 and len(after["edges"]) == 3, "its edge went with it"
     gone_workflow = {"id": workflow["id"], "delete": True}
     gone = {"id": state["id"], "name": state["name"], "workflows": {WF: gone_workflow}}
-    assert provision_json(client, auth, gone).json()["workflows"] == {}
+    assert state_of(provision_json(client, auth, gone))["workflows"] == {}
     assert session.exec(select(AuditEvent).where(AuditEvent.event == "deleted")).first()
 
 
@@ -123,7 +134,7 @@ def test_openfn_list_payload_is_accepted(client: TestClient, auth: dict):
     }
     response = provision_json(client, auth, payload)
     assert response.status_code == 201, response.text
-    workflow = response.json()["workflows"]["Intake"]
+    workflow = state_of(response)["workflows"]["Intake"]
     assert workflow["jobs"]["Receive"]["id"] == job_a
     assert workflow["triggers"]["cron"]["cron_expression"] == "0 6 * * *"
     assert {e["condition_type"] for e in workflow["edges"].values()} == {"always", "on_job_success"}
@@ -140,10 +151,11 @@ def test_credentials_are_found_by_owner_and_name(client: TestClient, auth: dict,
     spec["workflows"][WF]["jobs"][SEND]["credential"] = key
     created = provision_json(client, auth, spec)
     assert created.status_code == 201, created.text
-    linked = created.json()["workflows"][WF]["jobs"][SEND]["project_credential_id"]
+    linked = state_of(created)["workflows"][WF]["jobs"][SEND]["project_credential_id"]
     assert linked and linked != str(mine), "shared with the new project by its owner"
-    assert created.json()["project_credentials"][key]["name"] == "DHIS2 prod"
-    exported = client.get("/api/provision/yaml", params={"id": created.json()["id"]}, headers=auth)
+    assert state_of(created)["project_credentials"][key]["name"] == "DHIS2 prod"
+    project_id = state_of(created)["id"]
+    exported = client.get("/api/provision/yaml", params={"id": project_id}, headers=auth)
     assert f"credential: {key}" in exported.text
 
     spec["credentials"]["theirs"] = {"name": "Other's", "owner": other.email}
@@ -158,7 +170,7 @@ def test_credentials_are_found_by_owner_and_name(client: TestClient, auth: dict,
 
 
 def test_preview_shows_the_change_and_writes_nothing(client: TestClient, auth: dict, session):
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     changed = EXAMPLE.replace("console.log('hello github integration');", "console.log('hi');")
     response = client.post(
         "/api/provision/preview",
@@ -178,7 +190,7 @@ def test_preview_shows_the_change_and_writes_nothing(client: TestClient, auth: d
 
 
 def test_a_partial_spec_adds_to_what_is_stored(client: TestClient, auth: dict) -> None:
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     partial = {
         "name": "openhie-project",
         "workflows": {
@@ -196,13 +208,13 @@ def test_a_partial_spec_adds_to_what_is_stored(client: TestClient, auth: dict) -
     }
     response = client.post("/api/provision", json=partial, params={"id": state["id"]}, headers=auth)
     assert response.status_code == 201, response.text
-    workflow = response.json()["workflows"][WF]
+    workflow = state_of(response)["workflows"][WF]
     assert len(workflow["jobs"]) == 5 and len(workflow["edges"]) == 5
     assert workflow["jobs"][SEND] == state["workflows"][WF]["jobs"][SEND]
 
 
 def test_fields_an_item_leaves_out_keep_their_values(client: TestClient, auth: dict) -> None:
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     workflow = state["workflows"][WF]
     job = workflow["jobs"][SEND]
     edge_key = f"{SEND}->Notify-CHW-upload-failed"
@@ -219,6 +231,6 @@ def test_fields_an_item_leaves_out_keep_their_values(client: TestClient, auth: d
     }
     response = provision_json(client, auth, patch)
     assert response.status_code == 201, response.text
-    updated = response.json()["workflows"][WF]
+    updated = state_of(response, like=patch)["workflows"][WF]
     assert updated["jobs"][SEND] == {**job, "name": "Send"}
     assert updated["edges"][edge_key] == {**workflow["edges"][edge_key], "enabled": False}

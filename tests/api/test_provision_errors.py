@@ -13,7 +13,7 @@ from sqlmodel import select
 from lightning_flows.projects.models import Project, Role
 from lightning_flows.workflows.models import Workflow
 from tests import factories
-from tests.support.projects import EXAMPLE, provision_json, provision_yaml
+from tests.support.projects import EXAMPLE, provision_json, provision_yaml, state_of
 
 WF = "OpenHIE-Workflow"
 FHIR, SEND = "FHIR-standard-Data-with-change", "Send-to-OpenHIM-to-route-to-SHR"
@@ -66,7 +66,7 @@ CASES: list[tuple[Callable[[dict[str, Any]], None], str, str]] = [
     (_cycle, "workflows.Loop.edges.b->a", "closes a cycle"),
     (_bad_cron, f"workflows.{WF}.triggers.nightly.cron_expression", "not a valid cron"),
     (_unknown_adaptor, f"workflows.{WF}.jobs.{SEND}.adaptor", "unknown adaptor"),
-    (_bad_type, f"workflows.{WF}.triggers.webhook.type", "'webhook' or 'cron'"),
+    (_bad_type, f"workflows.{WF}.triggers.webhook.type", "'webhook', 'cron' or 'kafka'"),
     (_duplicate_workflow, "workflows.Copy.name", "duplicate workflow name"),
     (_typo, f"workflows.{WF}.jobs.{SEND}.adapter", "Extra inputs are not permitted"),
 ]
@@ -100,7 +100,7 @@ def test_duplicate_yaml_keys_are_refused_with_the_line(client: TestClient, auth:
 def test_a_bad_workflow_rolls_back_the_whole_provision(
     client: TestClient, auth: dict, session
 ) -> None:
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     spec = yaml.safe_load(EXAMPLE)
     spec["id"] = state["id"]
     spec["description"] = "changed"
@@ -147,11 +147,11 @@ def test_strangers_see_nothing_and_anyone_may_start_a_project(
     assert client.post("/api/provision", json=spec).status_code == 401
     created = provision_yaml(client, headers)
     assert created.status_code == 201
-    assert created.json()["id"] != str(project.id)
+    assert state_of(created)["id"] != str(project.id)
 
 
 def test_ids_from_another_project_are_refused(client: TestClient, auth: dict, session, project):
-    other = provision_yaml(client, auth).json()
+    other = state_of(provision_yaml(client, auth))
     spec = yaml.safe_load(EXAMPLE)
     spec["id"] = str(project.id)
     spec["workflows"][WF]["id"] = other["workflows"][WF]["id"]

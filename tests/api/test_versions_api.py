@@ -10,7 +10,7 @@ from lightning_flows.projects.models import Role
 from lightning_flows.runs.models import Run
 from lightning_flows.workflows.schemas import WorkflowPublic
 from tests import factories
-from tests.support.projects import provision_yaml
+from tests.support.projects import provision_yaml, state_of
 
 
 def _two_versions(client: TestClient, auth: dict, project) -> tuple[str, dict, dict]:
@@ -104,7 +104,7 @@ def test_viewers_read_history_but_cannot_restore(client: TestClient, auth: dict,
 
 
 def test_provisioned_versions_say_cli(client: TestClient, auth: dict) -> None:
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     (workflow,) = state["workflows"].values()
     url = f"/api/projects/{state['id']}/workflows/{workflow['id']}/versions"
     (version,) = client.get(url, headers=auth).json()["items"]

@@ -92,7 +92,7 @@ def test_pull_writes_spec_state_and_bodies_byte_stable(
 ) -> None:
     from tests.support.projects import provision_yaml
 
-    project_id = provision_yaml(client, auth).json()["id"]
+    project_id = provision_yaml(client, auth).json()["data"]["id"]
     config = _config(tmp_path, server, _token(session, user), "pulled")
     first = invoke("pull", project_id, "-c", config)
     assert first.exit_code == 0, first.output

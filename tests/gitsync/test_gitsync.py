@@ -22,7 +22,7 @@ from lightning_flows.core.config import get_settings
 from lightning_flows.projects.models import Project, Role
 from lightning_flows.workflows.models import Job, WorkflowVersion
 from tests import factories
-from tests.support.projects import EXAMPLE, live_server, provision_yaml
+from tests.support.projects import EXAMPLE, live_server, provision_yaml, state_of
 
 WF = "OpenHIE-Workflow"
 FHIR_FILE = f"workflows/{WF}/FHIR-standard-Data-with-change.js"
@@ -47,7 +47,7 @@ def remote(tmp_path: Path, monkeypatch) -> Path:
 
 @pytest.fixture
 def linked(client: TestClient, auth: dict, remote: Path) -> dict:
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     response = client.put(
         f"/api/projects/{state['id']}/repo",
         json={"remote_url": str(remote), "branch": "main"},

@@ -16,7 +16,7 @@ from lightning_flows.core.config import get_settings
 from lightning_flows.notifications import workflow_changes
 from lightning_flows.projects.models import Project, Role
 from tests import factories
-from tests.support.projects import EXAMPLE, provision_yaml
+from tests.support.projects import EXAMPLE, provision_yaml, state_of
 
 
 class _Inbox:
@@ -52,7 +52,7 @@ def inbox(monkeypatch) -> Iterator[_Inbox]:
 def test_members_who_opted_in_get_who_what_and_a_link(
     client: TestClient, auth: dict, session, user, inbox: _Inbox
 ) -> None:
-    state = provision_yaml(client, auth).json()
+    state = state_of(provision_yaml(client, auth))
     project_id = state["id"]
     project = session.get(Project, uuid.UUID(project_id))
     watcher, quiet = factories.make_user(session), factories.make_user(session)

@@ -14,6 +14,8 @@ import httpx
 import uvicorn
 from fastapi.testclient import TestClient
 
+from lightning_flows.provisioning.wire import from_payload
+
 EXAMPLE_PATH = Path(__file__).resolve().parents[2] / "docs" / "examples" / "project.yaml"
 EXAMPLE = EXAMPLE_PATH.read_text()
 YAML = {"Content-Type": "application/yaml"}
@@ -27,6 +29,11 @@ def provision_yaml(
 
 def provision_json(client: TestClient, auth: dict[str, str], doc: dict[str, Any]) -> httpx.Response:
     return client.post("/api/provision", json=doc, headers=auth)
+
+
+def state_of(response: httpx.Response, like: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The keyed project state inside a provision answer (`{"data": project}`, lists)."""
+    return from_payload(response.json()["data"], like=like)
 
 
 def only_workflow(state: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 POST a spec or state document (JSON, or YAML with `Content-Type: application/yaml`)
 to create or update a project in one transaction; GET its state or spec YAML.
+Answers use Lightning's envelope and list shape (see `provisioning.wire`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from lightning_flows.accounts.policy import Action, authorize
 from lightning_flows.api.deps import CurrentUser, SessionDep
 from lightning_flows.core.errors import InvalidInput
 from lightning_flows.projects import service as projects
-from lightning_flows.provisioning import export
+from lightning_flows.provisioning import export, wire
 from lightning_flows.provisioning import service as provisioning
 from lightning_flows.provisioning.diff import ProjectDiff
 from lightning_flows.provisioning.yamlio import load_json, load_yaml
@@ -57,9 +58,14 @@ Document = Annotated[dict[str, Any], Depends(project_document)]
 def provision(
     session: SessionDep, user: CurrentUser, document: Document, project_id: ProjectIdQuery = None
 ) -> JSONResponse:
-    """Create or update a project from a document; answers with the project state."""
+    """Create or update a project from a document; answers 201 `{"data": project}` in
+    Lightning's list shape, with `Location: /api/provision/{id}`."""
     outcome = provisioning.provision(session, user, document, project_id)
-    return JSONResponse(outcome.state, status_code=status.HTTP_201_CREATED)
+    return JSONResponse(
+        {"data": wire.to_payload(outcome.state)},
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"/api/provision/{outcome.project.id}"},
+    )
 
 
 @router.post("/preview", response_model=ProjectDiff, openapi_extra=_DOCUMENT_BODY)
@@ -81,13 +87,26 @@ def project_yaml(
     project_id: Annotated[uuid.UUID, Query(alias="id", description="The project to export.")],
 ) -> Response:
     """The project's spec as YAML (byte-stable: the same project gives the same bytes)."""
+    project = projects.get_project(session, project_id)
     authorize(session, user, Action.READ_WORKFLOWS, project_id)
-    text = export.project_yaml(session, projects.get_project(session, project_id))
+    text = export.project_yaml(session, project)
     return Response(text, media_type="application/yaml")
+
+
+@router.get(
+    "/{project_id}.yaml",
+    response_class=Response,
+    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
+def project_yaml_by_path(session: SessionDep, user: CurrentUser, project_id: uuid.UUID) -> Response:
+    """The spec as YAML at Lightning's newer address (`/api/provision/{id}.yaml`)."""
+    return project_yaml(session, user, project_id)
 
 
 @router.get("/{project_id}")
 def project_state(session: SessionDep, user: CurrentUser, project_id: uuid.UUID) -> JSONResponse:
-    """The project state: every key of the spec mapped to its id."""
+    """`{"data": project}` in Lightning's list shape; 404 when there is no such project
+    (OpenFn's CLI then creates it)."""
+    project = projects.get_project(session, project_id)
     authorize(session, user, Action.READ_WORKFLOWS, project_id)
-    return JSONResponse(export.project_state(session, projects.get_project(session, project_id)))
+    return JSONResponse({"data": wire.to_payload(export.project_state(session, project))})

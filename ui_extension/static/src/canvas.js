@@ -103,7 +103,7 @@ export class Canvas {
   renderNode(item, kind, centre) {
     const { store } = this;
     const title = kind === "job" ? item.name : store.nodeName(item.id);
-    const sub = kind === "job" ? item.adaptor.replace("@openfn/language-", "") : (item.type === "cron" ? item.cron_expression || "no schedule" : "webhook");
+    const sub = kind === "job" ? item.adaptor.replace("@openfn/language-", "") : (item.type === "cron" ? item.cron_expression || "no schedule" : item.type);
     const flags = [kind, item.enabled === false ? "disabled" : ""].filter(Boolean);
     const problems = store.problemsFor(item.id).length ? ", has errors" : "";
     const g = el("g", {
