@@ -87,6 +87,7 @@ def workflow_state(wf: WorkflowPublic, hints: KeyHints | None = None) -> dict[st
         "id": str(wf.id),
         "name": wf.name,
         "lock_version": wf.lock_version,
+        **({"on_worker_loss": wf.on_worker_loss} if wf.on_worker_loss != "resume" else {}),
         "jobs": dict(sorted(jobs.items())),
         "triggers": dict(sorted(triggers.items())),
         "edges": dict(sorted(edges.items())),

@@ -84,6 +84,9 @@ class GraphResolver:
         doc = self.plan.doc
         if cur:
             doc.concurrency, doc.positions = cur.concurrency, cur.positions
+            doc.retry_lost_runs, doc.on_worker_loss = cur.retry_lost_runs, cur.on_worker_loss
+        if self.spec.on_worker_loss is not None:
+            doc.on_worker_loss = self.spec.on_worker_loss
         doc.jobs, doc.triggers = list(jobs.values()), list(triggers.values())
         doc.edges = list(edges.values())
         if not self.problems:

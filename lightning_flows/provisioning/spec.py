@@ -9,7 +9,7 @@ document has the same keys with our UUIDs. `POST /api/provision` accepts both
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -108,6 +108,11 @@ class WorkflowSpec(BaseModel):
     id: uuid.UUID | None = None
     delete: bool = False
     name: str | None = Field(default=None, min_length=1, max_length=255)
+    on_worker_loss: Literal["resume", "mark_lost"] | None = Field(
+        default=None,
+        description="Lightning Flows extension: `mark_lost` when steps must never run twice "
+        "(a run whose worker dies ends `lost`); `resume` (the default) resumes it elsewhere.",
+    )
     jobs: dict[str, JobSpec] = Field(default_factory=dict)
     triggers: dict[str, TriggerSpec] = Field(default_factory=dict)
     edges: dict[str, EdgeSpec] = Field(default_factory=dict)

@@ -95,7 +95,10 @@ def _workflow_spec(wf: Doc, cred_keys: dict[str, str]) -> Doc:
                 edge[optional] = e[optional]
         edge["enabled"] = e.get("enabled", True)
         edges[key] = edge
-    return {"name": wf["name"], "jobs": jobs, "triggers": triggers, "edges": edges}
+    spec: Doc = {"name": wf["name"], "jobs": jobs, "triggers": triggers, "edges": edges}
+    if wf.get("on_worker_loss", "resume") != "resume":  # our extension; OpenFn ignores it
+        spec["on_worker_loss"] = wf["on_worker_loss"]
+    return spec
 
 
 def _trigger_spec(t: Doc, job_keys: dict[str, str]) -> Doc:

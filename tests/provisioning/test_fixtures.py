@@ -96,3 +96,23 @@ def test_deleting_a_project_removes_its_collections_and_channels(
     assert client.delete(f"/api/projects/{project_id}", headers=ana_auth).status_code == 204
     assert session.exec(select(Collection)).all() == []
     assert session.exec(select(Channel)).all() == []
+
+
+def test_on_worker_loss_is_kept_and_left_alone_when_a_spec_omits_it(
+    client: TestClient, session: Session, ana_auth: dict[str, str]
+) -> None:
+    from lightning_flows.workflows.models import Workflow
+
+    text = (Path(__file__).parent / "fixtures" / "11_worker_loss.yaml").read_text()
+    created = provision_yaml(client, ana_auth, text)
+    assert created.status_code == 201, created.text
+    (workflow,) = session.exec(select(Workflow)).all()
+    assert workflow.on_worker_loss == "mark_lost"
+    assert "on_worker_loss" not in str(created.json()), "OpenFn's wire format has no such field"
+
+    project_id = created.json()["data"]["id"]
+    without = text.replace("    on_worker_loss: mark_lost\n", "")
+    again = provision_yaml(client, ana_auth, without, id=project_id)
+    assert again.status_code == 201, again.text
+    session.refresh(workflow)
+    assert workflow.on_worker_loss == "mark_lost", "a spec without the field keeps the choice"
