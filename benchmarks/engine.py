@@ -352,7 +352,7 @@ def create_fixture(chains: dict[str, int]) -> Fixture:
     from lightning_flows.accounts import service as accounts
     from lightning_flows.accounts.schemas import UserCreate
     from lightning_flows.core.db import session_scope
-    from lightning_flows.engine.deployments import sync_deployment
+    from lightning_flows.engine.prefect.deployments import sync_deployment
     from lightning_flows.projects import service as projects
     from lightning_flows.projects.schemas import ProjectCreate
     from lightning_flows.workflows import service as workflows
@@ -469,9 +469,9 @@ def ms(a: dt.datetime, b: dt.datetime) -> float:
 def _instrument(timings: dict[str, list[float]]) -> None:
     """Time the parts of a step in this process (monkeypatching only, for the benchmark)."""
     from adaptor_tasks.pool import NodePool
+    from lightning_flows.engine.prefect.task_runs import TaskRunReporter
     from lightning_flows.engine.recording import RunRecorder
     from lightning_flows.engine.steps import RunExecutor
-    from lightning_flows.engine.task_runs import TaskRunReporter
 
     def wrap(cls: type, name: str, key: str) -> None:
         original = getattr(cls, name)
@@ -573,7 +573,7 @@ def apply_what_if(names: Sequence[str], worker: Any) -> None:
 
     They show what a part costs; nothing in the package changes.
     """
-    from lightning_flows.engine.task_runs import TaskRunReporter
+    from lightning_flows.engine.prefect.task_runs import TaskRunReporter
 
     if "logs" in names:
         TaskRunReporter.log = lambda self, lines, task_run_id=None: None  # type: ignore[method-assign]
@@ -590,7 +590,7 @@ def worker_main(args: argparse.Namespace) -> None:
     # Every table must be mapped before the first flush (the CLI imports them all
     # on the way; `engine.worker` alone does not).
     import lightning_flows.models  # noqa: F401
-    from lightning_flows.engine.prefect_api import prefect_client
+    from lightning_flows.engine.prefect.client import prefect_client
     from lightning_flows.engine.runtime import close_pool, get_pool
     from lightning_flows.engine.worker import Worker
 
@@ -702,7 +702,7 @@ class Bench:
     def cleanup(self) -> None:
         self.children.stop_all()
         with contextlib.suppress(Exception):
-            from lightning_flows.engine.prefect_api import close_prefect_client
+            from lightning_flows.engine.prefect.client import close_prefect_client
 
             close_prefect_client()
         with contextlib.suppress(Exception):
@@ -992,7 +992,7 @@ class Bench:
     def _flow_runs_completed(self, flow_run_ids: Sequence[uuid.UUID | None]) -> int:
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-        from lightning_flows.engine.prefect_api import prefect_client
+        from lightning_flows.engine.prefect.client import prefect_client
 
         ids = [i for i in flow_run_ids if i is not None]
         deadline = time.monotonic() + 30  # the flow run ends just after the run row does
@@ -1009,7 +1009,7 @@ class Bench:
 
     def throughput_baseline(self, label: str, poll_s: float | None) -> None:
 
-        from lightning_flows.engine.prefect_api import prefect_client
+        from lightning_flows.engine.prefect.client import prefect_client
 
         args = self.args
         client = prefect_client()

@@ -97,10 +97,10 @@ def measure(args: argparse.Namespace, server_pid: int, database: str) -> None:
 
     import lightning_flows.models  # noqa: F401
     from lightning_flows.core import migrate
-    from lightning_flows.engine.dispatch import create_flow_runs
-    from lightning_flows.engine.flow import FLOW_NAME
-    from lightning_flows.engine.prefect_api import prefect_client
-    from lightning_flows.engine.task_runs import TaskRunReporter
+    from lightning_flows.engine.prefect.client import prefect_client
+    from lightning_flows.engine.prefect.dispatch import create_flow_runs
+    from lightning_flows.engine.prefect.flow import FLOW_NAME
+    from lightning_flows.engine.prefect.task_runs import TaskRunReporter
     from lightning_flows.runs.queue import ClaimedRun
 
     migrate.upgrade()

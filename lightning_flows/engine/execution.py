@@ -3,8 +3,8 @@
 `execute_run` starts the run, walks its snapshot's plan (each step recorded in
 our tables and reported to Prefect as a task run) and ends the run; it returns
 what the flow run's final state must say. The worker drives the flow run itself
-(`engine/flow_runs.py`); Prefect's own workers run it as the `run_workflow` flow
-(`engine/flow.py`). Both end here.
+(`engine/prefect/flow_runs.py`); Prefect's own workers run it as the `run_workflow` flow
+(`engine/prefect/flow.py`). Both end here.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from prefect.states import Completed, Crashed, Failed, State
-
 from lightning_flows.core.db import session_scope
 from lightning_flows.credentials.scrubber import Scrubber
 from lightning_flows.engine.context import RunContext, load_run_context
 from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.recording import RunHandedBack, RunRecorder
+from lightning_flows.engine.reporting import AnyStepReporter
 from lightning_flows.engine.steps import RunExecutor
-from lightning_flows.engine.task_runs import TaskRunReporter
 from lightning_flows.engine.walker import WalkResult, walk
 from lightning_flows.runs import service as runs
 from lightning_flows.runs.states import RunState
@@ -44,18 +42,10 @@ class RunOutcome:
         """The run was given back mid-way; it resumes elsewhere under the same flow run."""
         return self.state == HANDED_BACK
 
-    def prefect_state(self) -> State[Any]:
-        """The flow run's final state: Completed, Failed (fail/kill) or Crashed."""
-        if self.state == "success":
-            return Completed(message=self.message)
-        if self.state in ("failed", "killed"):
-            return Failed(name=self.state.capitalize(), message=self.message)
-        return Crashed(message=self.message)
-
 
 def execute_run(
     run_id: uuid.UUID,
-    reporter: TaskRunReporter,
+    reporter: AnyStepReporter,
     worker_name: str = "",
     lease: RunLease | None = None,
 ) -> RunOutcome:

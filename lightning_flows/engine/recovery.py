@@ -5,7 +5,7 @@ heartbeat is older than `worker_dead_after_seconds` are handed back (they resume
 live worker at the step that was in flight) or end `lost` (`on_worker_loss =
 mark_lost`); runs unfinished after the max run duration plus grace end `lost` (the
 backstop for a step hanging on a live worker). The decisions are the runs context's
-(runs/takeover.py); this module mirrors them in Prefect.
+(runs/takeover.py); engine/prefect/mirror.py mirrors them in Prefect.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import logging
 import uuid
 from datetime import timedelta
 
-from prefect.states import Crashed
-
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.timeutil import utcnow
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.mirror import mirror_in_prefect
 from lightning_flows.runs import takeover
 
 log = logging.getLogger(__name__)
@@ -41,24 +39,3 @@ def sweep_lost_runs() -> list[uuid.UUID]:
         log.warning("run %s was lost", run_id)
     mirror_in_prefect(handed)
     return handed.resumed + [run_id for run_id, _ in handed.lost]
-
-
-def mirror_in_prefect(handed: takeover.HandedBack) -> None:
-    """Interrupted steps' task runs and lost runs' flow runs end Crashed in Prefect (a
-    resumed run keeps its flow run: the worker that resumes it finishes it)."""
-    for task_run_id in handed.closed_task_runs:
-        _crash("task", task_run_id, "The worker executing this step was lost.")
-    for _, flow_run_id in handed.lost:
-        if flow_run_id is not None:
-            _crash("flow", flow_run_id, "The worker executing this run was lost.")
-
-
-def _crash(kind: str, run_id: uuid.UUID, message: str) -> None:
-    client = prefect_client()
-    try:
-        if kind == "task":
-            client.set_task_run_state(run_id, Crashed(message=message), force=True)
-        else:
-            client.set_flow_run_state(run_id, Crashed(message=message), force=True)
-    except Exception:  # Prefect may be down too; the run row is what users search
-        log.warning("could not mark %s run %s crashed", kind, run_id, exc_info=True)

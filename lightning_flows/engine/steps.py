@@ -19,8 +19,8 @@ from lightning_flows.engine.context import RunContext
 from lightning_flows.engine.execution_plan import PlanStep
 from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.recording import RunHandedBack, RunRecorder
+from lightning_flows.engine.reporting import AnyStepReporter
 from lightning_flows.engine.runtime import get_pool, installed_adaptor
-from lightning_flows.engine.task_runs import TaskRunReporter
 from lightning_flows.engine.walker import StepOutcome, WalkResult
 
 
@@ -31,7 +31,7 @@ class RunExecutor:
         self,
         ctx: RunContext,
         recorder: RunRecorder,
-        reporter: TaskRunReporter,
+        reporter: AnyStepReporter,
         lease: RunLease | None = None,
     ) -> None:
         self.ctx = ctx

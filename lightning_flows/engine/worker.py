@@ -5,7 +5,7 @@ this worker polls the platform database for `available` runs every
 `poll_interval` while busy (idle on PostgreSQL, it sleeps until the `runs` table
 notifies it: engine/wakeup.py), claims a batch, hands them to Prefect (one Running flow run of
 each workflow's deployment, idempotent) and executes each in a thread
-(engine/flow_runs.py). Every `prefect_poll_interval` it also asks its Prefect work
+(engine/prefect/flow_runs.py). Every `prefect_poll_interval` it also asks its Prefect work
 pool for scheduled flow runs: retries from the Prefect UI (resumed from the failed
 step), and flow runs started from a deployment or schedule.
 
@@ -31,11 +31,12 @@ from sqlmodel import col, select
 
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
-from lightning_flows.engine import prefect_worker
-from lightning_flows.engine.dispatch import FlowRunRef, create_flow_runs
-from lightning_flows.engine.flow_runs import drive_flow_run
 from lightning_flows.engine.lease import RunLease
-from lightning_flows.engine.recovery import mirror_in_prefect, sweep_lost_runs
+from lightning_flows.engine.prefect import work_pool as prefect_worker
+from lightning_flows.engine.prefect.dispatch import FlowRunRef, create_flow_runs
+from lightning_flows.engine.prefect.flow_runs import drive_flow_run
+from lightning_flows.engine.prefect.mirror import mirror_in_prefect
+from lightning_flows.engine.recovery import sweep_lost_runs
 from lightning_flows.engine.runtime import get_pool
 from lightning_flows.engine.wakeup import RunSignal
 from lightning_flows.runs import takeover, workers

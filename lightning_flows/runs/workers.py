@@ -16,7 +16,7 @@ from lightning_flows.core.timeutil import utcnow
 from lightning_flows.runs.models import WorkerRecord
 
 EXTERNAL_PREFIX = "prefect:"
-"""Runs held by Prefect's own workers (engine/flow.py) are named `prefect:<flow run id>`:
+"""Runs held by Prefect's own workers (engine/prefect/flow.py) are named `prefect:<flow run id>`:
 Prefect watches those processes; only the max-run-duration backstop applies to them."""
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 
 from lightning_flows.core.config import get_settings
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
 from tests import factories
 from tests.support.runs import logs_of, steps_of, wait_for_run
 

@@ -14,11 +14,11 @@ from prefect.exceptions import ObjectNotFound
 from sqlmodel import Session
 
 from lightning_flows.core.db import session_scope
-from lightning_flows.engine import deployment_publisher, deployments, dispatch
-from lightning_flows.engine.deployment_publisher import DeploymentPublisher
-from lightning_flows.engine.deployments import ensure_deployment, publish_deployment
-from lightning_flows.engine.flow import FLOW_NAME
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect import deployment_publisher, deployments, dispatch
+from lightning_flows.engine.prefect.client import prefect_client
+from lightning_flows.engine.prefect.deployment_publisher import DeploymentPublisher
+from lightning_flows.engine.prefect.deployments import ensure_deployment, publish_deployment
+from lightning_flows.engine.prefect.flow import FLOW_NAME
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_runs
 from lightning_flows.workflows import events

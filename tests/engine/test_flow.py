@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
 from lightning_flows.runs.models import Dataclip, WorkOrder
 from tests import factories
 from tests.support.runs import logs_of, steps_of, wait_for_run, wait_for_task_run
@@ -97,7 +97,7 @@ def test_prefect_workers_can_execute_the_flow_too(
     session: Session, project, prefect_server
 ) -> None:
     """`prefect deploy` users run the deployment's flow with Prefect's own engine."""
-    from lightning_flows.engine.flow import run_workflow
+    from lightning_flows.engine.prefect.flow import run_workflow
 
     wf = factories.make_workflow(
         session, project, jobs={"only": "fn(state => ({ ...state, data: { n: 7 } }));"}

@@ -6,7 +6,7 @@ import pytest
 from prefect.states import AwaitingRetry
 from sqlmodel import Session
 
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
 from lightning_flows.workflows.schemas import WorkflowDocument
 from tests import factories
 from tests.support.http_server import local_http_server

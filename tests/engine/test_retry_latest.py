@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from prefect.states import AwaitingRetry
 from sqlmodel import Session
 
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
 from lightning_flows.runs.models import Run
 from lightning_flows.workflows import service as workflows
 from lightning_flows.workflows.models import WorkflowSnapshot

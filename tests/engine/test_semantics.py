@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlmodel import Session, select
 
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
 from lightning_flows.runs.models import Dataclip, LogLine
 from lightning_flows.workflows.schemas import WorkflowDocument
 from tests import factories

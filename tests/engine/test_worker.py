@@ -7,7 +7,7 @@ import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from sqlmodel import Session
 
-import lightning_flows.engine.prefect_api as prefect_api
+import lightning_flows.engine.prefect.client as prefect_api
 from lightning_flows.engine.worker import Worker
 from lightning_flows.runs.models import Run, WorkOrder
 from tests import factories
@@ -49,7 +49,7 @@ def test_a_run_given_back_after_its_flow_run_was_created_still_runs_once(
 ) -> None:
     """Prefect took one deployment's flow runs but not another's: every claim of the
     batch is given back; the runs whose flow runs exist reuse them (same id)."""
-    from lightning_flows.engine.dispatch import create_flow_runs
+    from lightning_flows.engine.prefect.dispatch import create_flow_runs
     from lightning_flows.runs.queue import claim_runs, release_claims
 
     wf = factories.make_workflow(session, project, jobs={"only": "fn(s => s);"})

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from sqlmodel import Session, func, select
 
-from lightning_flows.engine import deployments
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect import deployments
+from lightning_flows.engine.prefect.client import prefect_client
 from lightning_flows.runs.models import Run, Step
 from lightning_flows.workflows.schemas import WorkflowDocument
 from tests import factories

@@ -121,6 +121,8 @@ def test_no_module_outside_runs_writes_run_state() -> None:
             continue
         text = path.read_text()
         if rel == "lightning_flows/runs/service.py":  # links flow runs, never the state
-            text = text.replace("update(Run)\n        .where(\n            col(Run.id) == bindparam", "")
+            text = text.replace(
+                "update(Run)\n        .where(\n            col(Run.id) == bindparam", ""
+            )
         offenders += [f"{rel}: {m}" for m in markers if re.search(m, text)]
     assert offenders == []

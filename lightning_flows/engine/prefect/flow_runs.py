@@ -20,12 +20,12 @@ from prefect.client.schemas import SetStateStatus
 from prefect.states import Crashed, Pending, Running, State
 
 from lightning_flows.core.db import session_scope
-from lightning_flows.engine.dispatch import FlowRunRef
 from lightning_flows.engine.execution import execute_run
-from lightning_flows.engine.flow import new_run_for
 from lightning_flows.engine.lease import RunLease
-from lightning_flows.engine.prefect_api import prefect_client
-from lightning_flows.engine.task_runs import TaskRunReporter
+from lightning_flows.engine.prefect.client import prefect_client
+from lightning_flows.engine.prefect.dispatch import FlowRunRef
+from lightning_flows.engine.prefect.flow import flow_run_state, new_run_for
+from lightning_flows.engine.prefect.task_runs import TaskRunReporter
 from lightning_flows.runs.queue import release_claims
 from lightning_flows.runs.states import RunState
 from lightning_flows.runs.transitions import transition
@@ -70,7 +70,7 @@ def drive_flow_run(
         outcome = execute_run(run_id, reporter, worker_name, lease)
         if outcome.handed_back:
             return
-        final = outcome.prefect_state()
+        final = flow_run_state(outcome)
     except Exception as exc:
         log.exception("flow run %s of run %s failed to execute", flow_run.id, run_id)
         final = Crashed(message=f"{type(exc).__name__}: {exc}")

@@ -14,8 +14,8 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.exceptions import ObjectNotFound
 
 from lightning_flows.core.timeutil import utcnow
-from lightning_flows.engine.deployments import ensure_work_pool, work_pool_name
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
+from lightning_flows.engine.prefect.deployments import ensure_work_pool, work_pool_name
 
 log = logging.getLogger(__name__)
 

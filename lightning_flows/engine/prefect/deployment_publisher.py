@@ -41,7 +41,7 @@ class DeploymentPublisher:
         max_backoff: float = MAX_BACKOFF,
     ) -> None:
         if publish is None:
-            from lightning_flows.engine.deployments import publish_deployment
+            from lightning_flows.engine.prefect.deployments import publish_deployment
 
             publish = publish_deployment
         self._publish = publish

@@ -30,8 +30,8 @@ from sqlmodel import col, select
 
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
-from lightning_flows.engine.flow import ENTRYPOINT, FLOW_NAME
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
+from lightning_flows.engine.prefect.flow import ENTRYPOINT, FLOW_NAME
 from lightning_flows.projects.models import Project
 from lightning_flows.workflows.models import Trigger, TriggerType, Workflow
 
@@ -241,6 +241,6 @@ sync_deployment = publish_deployment
 def enable_deployment_sync() -> None:
     """Publish deployments after every committed workflow change, in the background, and
     once for every workflow now (Prefect may have lost them while the platform was down)."""
-    from lightning_flows.engine import deployment_publisher
+    from lightning_flows.engine.prefect import deployment_publisher
 
     deployment_publisher.enable(reconcile=True)

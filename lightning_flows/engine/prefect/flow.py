@@ -14,14 +14,15 @@ from typing import Any
 
 from prefect import flow
 from prefect.context import FlowRunContext
+from prefect.states import Completed, Crashed, Failed, State
 
 import lightning_flows.models  # noqa: F401  (every table registered before the first flush)
-from lightning_flows.engine.execution import execute_run
-from lightning_flows.engine.task_runs import TaskRunReporter
+from lightning_flows.engine.execution import RunOutcome, execute_run
+from lightning_flows.engine.prefect.task_runs import TaskRunReporter
 from lightning_flows.runs.workers import EXTERNAL_PREFIX
 
 FLOW_NAME = "lightning-flows-run"
-ENTRYPOINT = "lightning_flows/engine/flow.py:run_workflow"
+ENTRYPOINT = "lightning_flows/engine/prefect/flow.py:run_workflow"
 
 
 @flow(name=FLOW_NAME, persist_result=False, validate_parameters=False, log_prints=False)
@@ -44,7 +45,16 @@ def run_workflow(
     outcome = execute_run(uuid.UUID(run_id), reporter, holder)
     if outcome.handed_back:
         raise RuntimeError(outcome.message)
-    return outcome.prefect_state()
+    return flow_run_state(outcome)
+
+
+def flow_run_state(outcome: RunOutcome) -> State[Any]:
+    """The flow run's final state: Completed, Failed (fail/kill) or Crashed."""
+    if outcome.state == "success":
+        return Completed(message=outcome.message)
+    if outcome.state in ("failed", "killed"):
+        return Failed(name=outcome.state.capitalize(), message=outcome.message)
+    return Crashed(message=outcome.message)
 
 
 def new_run_for(

@@ -19,8 +19,8 @@ from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectNotFound
 
 from lightning_flows.core.db import session_scope
-from lightning_flows.engine.deployments import ensure_deployment
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
+from lightning_flows.engine.prefect.deployments import ensure_deployment
 from lightning_flows.runs.queue import ClaimedRun
 from lightning_flows.runs.service import link_flow_runs
 
