@@ -40,7 +40,7 @@ def create_app() -> FastAPI:
     register_error_handlers(app)
     app.add_middleware(WebhookFastPath)
     if get_settings().prefect_sync and os.environ.get("PREFECT_API_URL"):
-        from lightning_flows.engine.deployments import enable_deployment_sync
+        from lightning_flows.engine.prefect.deployments import enable_deployment_sync
 
         enable_deployment_sync()
     for module in (health, projects, runs, run_requests, workflows):
