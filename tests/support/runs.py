@@ -43,7 +43,7 @@ def wait_for_task_run(task_run_id: uuid.UUID, timeout: float = 30) -> Any:
     """Prefect stores task runs from the engine's events a moment later: poll for one."""
     from prefect.exceptions import ObjectNotFound
 
-    from lightning_flows.engine.prefect_api import prefect_client
+    from lightning_flows.engine.prefect.client import prefect_client
 
     deadline = time.monotonic() + timeout
     while True:

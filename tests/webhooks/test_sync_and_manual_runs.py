@@ -12,8 +12,8 @@ from prefect.states import Scheduled
 from sqlmodel import Session, select
 
 from lightning_flows.core.config import get_settings
-from lightning_flows.engine.deployments import sync_deployment
-from lightning_flows.engine.prefect_api import prefect_client
+from lightning_flows.engine.prefect.client import prefect_client
+from lightning_flows.engine.prefect.deployments import sync_deployment
 from lightning_flows.runs.models import Dataclip, Run, Step
 from lightning_flows.webhooks.lookup import clear_cache
 from tests import factories
