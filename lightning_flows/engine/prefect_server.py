@@ -6,11 +6,15 @@ and by the test suite (one server for the whole session).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import socket
 import subprocess  # nosec B404
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,13 +42,45 @@ class PrefectServer:
         return self.api_url.removesuffix("/api")
 
     def stop(self, timeout: float = 15) -> None:
+        """SIGTERM the server's process group, SIGKILL it after `timeout` seconds.
+
+        The whole group: anything the server started goes too (it leads its own session).
+        """
         if self.process.poll() is None:
-            self.process.terminate()
+            _signal_group(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                _signal_group(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+            _signal_group(self.process.pid, signal.SIGKILL)  # stragglers, if any
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent_pid: int) -> Callable[[], None] | None:
+    """A `preexec_fn` that has Linux SIGTERM the child when `parent_pid` dies (even `kill -9`).
+
+    The kernel ties it to the thread that forked the child: start the server from a
+    thread that lives as long as the process (`up` and the tests use the main thread).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def client_env(home: Path, api_url: str) -> dict[str, str]:
@@ -86,8 +122,13 @@ def start_prefect_server(
     port: int = 0,
     database_url: str | None = None,
     timeout: float = 90,
+    pass_fds: Sequence[int] = (),
 ) -> PrefectServer:
-    """Start `prefect server start` and wait until its API answers."""
+    """Start `prefect server start` and wait until its API answers.
+
+    The server dies with this process, even on `kill -9` (Linux). `pass_fds` are
+    inherited by the server (`up` passes its instance lock, held until the server exits).
+    """
     port = port or free_port(host)
     api_url = f"http://{host}:{port}/api"
     env = server_env(home, api_url, database_url)
@@ -109,6 +150,8 @@ def start_prefect_server(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
+            preexec_fn=_die_with(os.getpid()),
         )
     server = PrefectServer(
         api_url=api_url, process=process, log_path=log_path, env=client_env(home, api_url)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
+import weakref
 from functools import lru_cache
 
 from adaptor_tasks import AdaptorRef, NodePool
@@ -11,6 +15,8 @@ from lightning_flows.core.config import get_settings
 
 _lock = threading.Lock()
 _pool: NodePool | None = None
+_started: weakref.WeakSet[NodePool] = weakref.WeakSet()
+"""Every pool started, closed ones too: `shutdown_pool()` ends their busy processes."""
 
 
 def get_pool() -> NodePool:
@@ -25,15 +31,38 @@ def get_pool() -> NodePool:
                 memory_limit_mb=settings.step_memory_limit_mb,
                 state_limit_bytes=settings.state_limit_bytes,
             )
+            _started.add(_pool)
         return _pool
 
 
 def close_pool() -> None:
+    """Stop idle Node processes now and busy ones when their step ends."""
     global _pool
     with _lock:
         if _pool is not None:
             _pool.close()
         _pool = None
+
+
+def shutdown_pool() -> None:
+    """Stop every Node process now, busy ones too (their steps end with a WorkerError).
+
+    For stopping the process: `close_pool()` would leave a step that outlives the grace
+    period running (and the interpreter waiting for its thread).
+    """
+    global _pool
+    with _lock:
+        pools, _pool = list(_started), None
+    for pool in pools:  # closed ones too: close_pool() leaves their busy processes
+        pool.close()  # idle processes are killed here
+        # Busy ones: SIGKILL only; the thread using each one sees its channel close and
+        # releases it (closing its pipes from here would race with that thread).
+        # NodePool has no public "kill busy workers": reach its slots (adaptor_tasks/slots.py).
+        for slot in getattr(getattr(pool, "_slots", None), "_slots", []):
+            pid = getattr(getattr(slot, "process", None), "pid", None)
+            if pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
 
 
 @lru_cache
