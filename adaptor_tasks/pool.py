@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -118,6 +119,16 @@ class NodePool:
     def close(self) -> None:
         """Stop idle workers now and busy ones as soon as their step ends."""
         self._slots.close()
+
+    def kill_all(self) -> None:
+        """Close the pool and end every process now, busy ones too: their steps end with
+        a WorkerError (a stopping worker whose grace period is over)."""
+        self.close()
+        for pid in self._slots.busy_pids():
+            # SIGKILL only: the thread using each process sees its channel close and
+            # releases it (closing its pipes from here would race with that thread).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
 
     def run_step(self, request: StepRequest, on_log: LogCallback | None = None) -> StepResult:
         """Execute one job step; ``on_log`` (optional) sees each log line as it arrives."""

@@ -84,6 +84,10 @@ class WorkerSlots:
                 break
             self._retire(slot)
 
+    def busy_pids(self) -> list[int]:
+        """Process ids of the processes in use now (for `NodePool.kill_all`)."""
+        return [slot.process.pid for slot in self._slots if slot.process and slot.process.pid]
+
     def _release(self, slot: _Slot) -> None:
         if self._closed:
             self._retire(slot)

@@ -590,8 +590,8 @@ def worker_main(args: argparse.Namespace) -> None:
     # Every table must be mapped before the first flush (the CLI imports them all
     # on the way; `engine.worker` alone does not).
     import lightning_flows.models  # noqa: F401
+    from lightning_flows.core.node_runtime import close_pool, get_pool
     from lightning_flows.engine.prefect.client import prefect_client
-    from lightning_flows.engine.runtime import close_pool, get_pool
     from lightning_flows.engine.worker import Worker
 
     timings: dict[str, list[float]] = defaultdict(list)
@@ -677,7 +677,7 @@ class Bench:
             )
         # Imports that read settings come after the environment is fixed.
         from lightning_flows.core import migrate
-        from lightning_flows.engine.prefect_server import start_prefect_server
+        from lightning_flows.engine.prefect.server import start_prefect_server
 
         self.facts = machine_facts()
         self.facts["platform_db"] = self._describe_db(platform_url)

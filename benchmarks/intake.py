@@ -92,7 +92,7 @@ class Bench:
     def _with_prefect(self) -> None:
         os.environ.update(self.env)
         sys.path.insert(0, str(ROOT))
-        from lightning_flows.engine.prefect_server import start_prefect_server
+        from lightning_flows.engine.prefect.server import start_prefect_server
 
         log("starting a PostgreSQL-backed Prefect server")
         server = start_prefect_server(

@@ -75,8 +75,8 @@ def main() -> None:
         LIGHTNING_ENCRYPTION_KEY="qWlVLzBmHZsIqfcIiJ0yO5IDBwZrHAwU8hVgQm4f0Jg=",
     )
     sys.path.insert(0, str(ROOT))
-    import lightning_flows.engine.prefect_server as prefect_server
-    from lightning_flows.engine.prefect_server import start_prefect_server
+    import lightning_flows.engine.prefect.server as prefect_server
+    from lightning_flows.engine.prefect.server import start_prefect_server
 
     if args.prefect_defaults:
         prefect_server.EVENT_BATCHING.clear()

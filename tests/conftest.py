@@ -121,7 +121,7 @@ def project(session: Session, user: factories.User) -> factories.Project:
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[str]:
     """One Prefect server for the whole session (starting one costs ~15 s)."""
-    from lightning_flows.engine.prefect_server import start_prefect_server
+    from lightning_flows.engine.prefect.server import start_prefect_server
 
     server = start_prefect_server(_TMP / "prefect", port=_PREFECT_PORT)
     try:
@@ -136,7 +136,7 @@ def prefect_server() -> Iterator[str]:
 @pytest.fixture(scope="session", autouse=True)
 def _close_node_pool() -> Iterator[None]:
     yield
-    from lightning_flows.engine.runtime import close_pool
+    from lightning_flows.core.node_runtime import close_pool
 
     close_pool()
 

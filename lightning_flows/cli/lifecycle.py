@@ -151,7 +151,7 @@ def stop_worker(runner: Stoppable, thread: threading.Thread | None, grace: float
 
 def close_node_pool() -> None:
     """Stop every Node process now (after the drain, none should be busy)."""
-    from lightning_flows.engine.runtime import shutdown_pool
+    from lightning_flows.core.node_runtime import shutdown_pool
 
     try:
         shutdown_pool()

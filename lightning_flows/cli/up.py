@@ -36,7 +36,7 @@ def up(
         shutdown_grace,
     )
     from lightning_flows.core import instance_lock, migrate
-    from lightning_flows.engine.prefect_server import PrefectServer, start_prefect_server
+    from lightning_flows.engine.prefect.server import PrefectServer, start_prefect_server
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port

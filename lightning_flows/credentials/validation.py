@@ -66,7 +66,7 @@ def json_schema_for(schema_name: str) -> dict[str, Any] | None:
         cached = _cache.get(schema_name)
     if cached is not None:
         return cached
-    from lightning_flows.engine.runtime import get_repository
+    from lightning_flows.core.node_runtime import get_repository
 
     package = schema_name if schema_name.startswith("@") else _OPENFN_PREFIX + schema_name
     try:

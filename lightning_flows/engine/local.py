@@ -22,9 +22,9 @@ from typing import Any
 from adaptor_tasks import AdaptorRef, AdaptorTasksError, LogEntry, NodePool, StepRequest
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.errors import InvalidInput
+from lightning_flows.core.node_runtime import installed_adaptor
 from lightning_flows.credentials.scrubber import Scrubber, secret_values
 from lightning_flows.engine.execution_plan import ExecutionPlan, PlanStep, plan_from_openfn
-from lightning_flows.engine.runtime import installed_adaptor
 from lightning_flows.engine.walker import StepOutcome, WalkResult, walk
 
 LogCallback = Callable[[LogEntry], None]

@@ -13,6 +13,7 @@ from adaptor_tasks import AdaptorTasksError, StepRequest, StepResult
 from adaptor_tasks.models import ExitReason
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
+from lightning_flows.core.node_runtime import get_pool, installed_adaptor
 from lightning_flows.credentials.scrubber import Scrubber, secret_values
 from lightning_flows.credentials.usage import configuration_for
 from lightning_flows.engine.context import RunContext
@@ -20,7 +21,6 @@ from lightning_flows.engine.execution_plan import PlanStep
 from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.recording import RunHandedBack, RunRecorder
 from lightning_flows.engine.reporting import AnyStepReporter
-from lightning_flows.engine.runtime import get_pool, installed_adaptor
 from lightning_flows.engine.walker import StepOutcome, WalkResult
 
 

@@ -31,13 +31,13 @@ from sqlmodel import col, select
 
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
+from lightning_flows.core.node_runtime import get_pool
 from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.prefect import work_pool as prefect_worker
 from lightning_flows.engine.prefect.dispatch import FlowRunRef, create_flow_runs
 from lightning_flows.engine.prefect.flow_runs import drive_flow_run
 from lightning_flows.engine.prefect.mirror import mirror_in_prefect
 from lightning_flows.engine.recovery import sweep_lost_runs
-from lightning_flows.engine.runtime import get_pool
 from lightning_flows.engine.wakeup import RunSignal
 from lightning_flows.runs import takeover, workers
 from lightning_flows.runs.models import Run
@@ -79,6 +79,7 @@ class Worker:
         self._dispatch_paused_until = 0.0
         self._signal = RunSignal()
         self._heartbeat_stop = threading.Event()
+        self._stop_requested_at: float | None = None
 
     def serve(self) -> None:
         """Poll and execute until `stop()` is called; then drain (see `stop`)."""
@@ -121,12 +122,13 @@ class Worker:
         inside a step are handed back too. `serve()` returns once all that is done."""
         if grace is not None:
             self.grace = grace
+        self._stop_requested_at = time.monotonic()  # the grace runs from the signal
         self._draining.set()
         self.stopping.set()
         self._signal.stop()
 
     def _drain(self) -> None:
-        deadline = time.monotonic() + self.grace
+        deadline = (self._stop_requested_at or time.monotonic()) + self.grace
         while self.busy and time.monotonic() < deadline:
             time.sleep(0.05)
         if self.busy:
@@ -158,9 +160,9 @@ class Worker:
         mirror_in_prefect(handed)
         # The steps still in Node cannot finish in time: end their processes (the pool
         # starts new ones on demand, should anything still ask).
-        from lightning_flows.engine.runtime import close_pool
+        from lightning_flows.core.node_runtime import shutdown_pool
 
-        close_pool()
+        shutdown_pool()
 
     def _heartbeats(self) -> None:
         while not self._heartbeat_stop.wait(self.heartbeat_interval):

@@ -13,7 +13,7 @@ def pin_adaptor(specifier: str, loc: str) -> str:
     Exact versions are kept as given (they are installed when a run needs them);
     anything else is resolved now, so a run never changes adaptor under a user.
     """
-    from lightning_flows.engine.runtime import get_repository
+    from lightning_flows.core.node_runtime import get_repository
 
     try:
         spec = parse_specifier(specifier)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from lightning_flows.cli import lifecycle
 from lightning_flows.cli.lifecycle import Interrupted, StopSignals, stop_worker
 from lightning_flows.core import instance_lock
-from lightning_flows.engine.prefect_server import free_port
+from lightning_flows.engine.prefect.server import free_port
 from lightning_flows.runs.models import Run, Step
 from tests import factories
 from tests.support.processes import (

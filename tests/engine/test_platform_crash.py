@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlmodel import Session, col, func, select
 
-from lightning_flows.engine.prefect_server import free_port
+from lightning_flows.engine.prefect.server import free_port
 from lightning_flows.runs.models import Run, Step
 from tests import factories
 from tests.support.processes import CLI, descendants, process, scratch_database, wait_healthy

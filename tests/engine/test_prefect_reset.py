@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lightning_flows.engine.prefect_server import free_port
+from lightning_flows.engine.prefect.server import free_port
 from tests import factories
 from tests.support.processes import (
     CLI,

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from lightning_flows.runs.scheduled import cron_input
 from sqlmodel import Session
 
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.runs.models import Dataclip, Run, Step
+from lightning_flows.runs.scheduled import cron_input
 from lightning_flows.workflows.models import Trigger, Workflow
 from tests import factories
 

@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 from sqlmodel import Session, func, select
 
 from lightning_flows.engine.prefect.client import prefect_client
-from lightning_flows.engine.prefect_server import free_port
+from lightning_flows.engine.prefect.server import free_port
 from lightning_flows.runs.models import Run, Step, WorkOrder
 from lightning_flows.workflows import service as workflows
 from lightning_flows.workflows.schemas import WorkflowDocument

@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from lightning_flows.core.node_runtime import get_repository
 from lightning_flows.credentials.models import (
     Credential,
     ProjectCredential,
     TriggerWebhookAuthMethod,
     WebhookAuthMethod,
 )
-from lightning_flows.engine.runtime import get_repository
 from lightning_flows.runs.models import Dataclip, Run, Step, WorkOrder
 from lightning_flows.workflows.schemas import WorkflowPublic
 from ui_extension.builder.access import Access, run_url

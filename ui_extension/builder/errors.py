@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from adaptor_tasks import AdaptorTasksError
 from lightning_flows.core.errors import DomainError
-from lightning_flows.engine.runtime import get_pool, installed_adaptor
+from lightning_flows.core.node_runtime import get_pool, installed_adaptor
 from lightning_flows.workflows.schemas import WorkflowPublic
 
 _LOC = re.compile(r"^(jobs|triggers|edges)\[(\d+)\](?:\.(\w+))?")

@@ -20,9 +20,9 @@ from fastapi.responses import Response
 from adaptor_tasks import AdaptorTasksError
 from lightning_flows.accounts.policy import Action
 from lightning_flows.api.deps import CurrentUser, SessionDep
+from lightning_flows.core.node_runtime import get_repository
 from lightning_flows.core.pagination import PageParams
 from lightning_flows.core.timeutil import utcnow
-from lightning_flows.engine.runtime import get_repository
 from lightning_flows.workflows import versions
 from ui_extension.builder.access import api_base, builder_url, project_access
 from ui_extension.templating import render

@@ -23,7 +23,7 @@ OPENFN_PREFIX = "@openfn/language-"
 
 def schema_choices() -> list[tuple[str, str]]:
     """(value, label) of the credential types offered without typing a name."""
-    from lightning_flows.engine.runtime import get_repository
+    from lightning_flows.core.node_runtime import get_repository
 
     choices = [("raw", "Raw JSON (any keys)"), ("oauth", "OAuth2 client")]
     scope = get_repository().bundled_dir / "@openfn"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import threading
 import weakref
 from functools import lru_cache
@@ -54,15 +51,7 @@ def shutdown_pool() -> None:
     with _lock:
         pools, _pool = list(_started), None
     for pool in pools:  # closed ones too: close_pool() leaves their busy processes
-        pool.close()  # idle processes are killed here
-        # Busy ones: SIGKILL only; the thread using each one sees its channel close and
-        # releases it (closing its pipes from here would race with that thread).
-        # NodePool has no public "kill busy workers": reach its slots (adaptor_tasks/slots.py).
-        for slot in getattr(getattr(pool, "_slots", None), "_slots", []):
-            pid = getattr(getattr(slot, "process", None), "pid", None)
-            if pid:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
+        pool.kill_all()
 
 
 @lru_cache
