@@ -15,6 +15,7 @@ from lightning_flows.core.errors import Conflict, InvalidInput, NotFound
 from lightning_flows.core.models import touch
 from lightning_flows.core.pagination import Page, PageParams, paginate
 from lightning_flows.projects.models import Project, ProjectUser, Role
+from lightning_flows.projects.purge import purge_history
 from lightning_flows.projects.schemas import (
     MemberCreate,
     MemberPublic,
@@ -68,6 +69,7 @@ def delete_project(session: Session, project_id: uuid.UUID, actor: User) -> None
     """Delete a project and everything in it (workflows, history, memberships)."""
     project = get_project(session, project_id)
     audit.record(session, "deleted", "project", project.id, actor.id, before={"name": project.name})
+    purge_history(session, project.id)
     session.delete(project)
     session.commit()
 
