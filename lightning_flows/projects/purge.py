@@ -17,8 +17,8 @@ from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkOrder
 
 def purge_history(session: Session, project_id: uuid.UUID) -> None:
     """Delete the project's log lines, steps, runs, work orders and dataclips (no commit)."""
-    work_orders = select(WorkOrder.id).where(col(WorkOrder.project_id) == project_id)
-    runs = select(Run.id).where(col(Run.work_order_id).in_(work_orders))
+    work_orders = select(col(WorkOrder.id)).where(col(WorkOrder.project_id) == project_id)
+    runs = select(col(Run.id)).where(col(Run.work_order_id).in_(work_orders))
     session.execute(delete(LogLine).where(col(LogLine.run_id).in_(runs)))
     session.execute(delete(Step).where(col(Step.run_id).in_(runs)))
     session.execute(delete(Run).where(col(Run.work_order_id).in_(work_orders)))

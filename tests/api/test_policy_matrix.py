@@ -459,6 +459,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/projects/{project_id}/dataclips/{dataclip_id}"): Case(
         project(ALL), page=True, path=_ids("project_id", "dataclip_id")
     ),
+    ("GET", "/projects/{project_id}/dataclips/{dataclip_id}/download"): Case(
+        project(ALL), page=True, path=_ids("project_id", "dataclip_id")
+    ),
     ("GET", "/projects/{project_id}/project.yaml"): Case(project(ALL), page=True, path=P),
     ("POST", "/projects/{project_id}/settings/import"): Case(
         project(ADMINS), page=True, path=P, form=lambda w, r: {"yaml": "name: renamed project"}
