@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 
 from lightning_flows.core.errors import DomainError, Unauthenticated
 
@@ -53,7 +53,18 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(OperationalError, on_database_down)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
+    async def on_statement_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(getattr(exc, "orig", None), OverflowError):  # SQLite: past 64 bits
+            return await on_out_of_range(request, exc)
+        raise exc
+
+    async def on_out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
+        detail = "A number is out of range: integers must fit in 64 bits."
+        return JSONResponse({"detail": detail}, 422)
+
     app.add_exception_handler(DataError, on_unstorable_value)
+    app.add_exception_handler(StatementError, on_statement_error)
+    app.add_exception_handler(OverflowError, on_out_of_range)
     app.add_exception_handler(IntegrityError, on_integrity_error)
 
 

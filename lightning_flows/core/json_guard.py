@@ -111,3 +111,5 @@ def _loads_lenient(raw: bytes, max_depth: int, root: list[str | int] | None) -> 
         raise JsonRefused(
             loc, f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise JsonRefused(loc, f"has a number Python cannot read: {exc}") from exc

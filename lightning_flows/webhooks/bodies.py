@@ -111,6 +111,8 @@ def _json(raw: bytes, *, strict: bool) -> Any:
         raise BodyError(
             422, f"The JSON body is invalid: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise BodyError(422, f"The JSON body has a number too long to read: {exc}") from exc
 
 
 def _text(raw: bytes) -> str:

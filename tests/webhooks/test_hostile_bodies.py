@@ -49,6 +49,7 @@ REFUSED = [
     (JSON, b"[" * 2_000 + b"]" * 2_000, 422, "deeper than the 256-level limit"),
     (JSON, b"[" * 10_000 + b"]" * 10_000, 422, "deeper than the 256-level limit"),
     (JSON, b'{"a": 1', 422, "The JSON body is invalid"),
+    (JSON, b'{"n": 1' + b"0" * 5_000 + b"}", 422, "a number too long to read"),
     (JSON, b"\xff\xfe{", 422, "not valid UTF-8"),
     ("", b"not json", 415, "Send a Content-Type header"),
     ("application/x-www-form-urlencoded", b"a=1&b=x%00y", 422, "body.b: contains a NUL"),
