@@ -53,6 +53,7 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(OperationalError, on_database_down)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
+
     async def on_statement_error(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(getattr(exc, "orig", None), OverflowError):  # SQLite: past 64 bits
             return await on_out_of_range(request, exc)
