@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.json_guard import JsonRefused, describe, loads_strict
+from lightning_flows.core.request_body import DRAIN_FACTOR, drain
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NUL = "contains a NUL character (\\u0000), which cannot be stored"
@@ -95,8 +96,10 @@ def _body_problem(scope: Scope, raw: bytes, max_depth: int) -> bytes | None:
 
 
 async def _read(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The body, or None (after draining it, so the connection stays usable) past `limit`."""
     declared = _header(scope, b"content-length")
     if declared.isdigit() and int(declared) > limit:
+        await drain(receive, 0, DRAIN_FACTOR * limit)
         return None
     chunks: list[bytes] = []
     size = 0
@@ -107,6 +110,8 @@ async def _read(scope: Scope, receive: Receive, limit: int) -> bytes | None:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
+            if message.get("more_body", False):
+                await drain(receive, size, DRAIN_FACTOR * limit)
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):

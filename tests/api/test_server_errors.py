@@ -68,3 +68,39 @@ def test_a_500_keeps_the_connection_and_says_it_is_ours(server: int) -> None:
         assert healthy.status == 200
     finally:
         connection.close()
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    method: str,
+    url: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> int:
+    connection.request(method, url, body=body or None, headers=headers or {})
+    answer = connection.getresponse()
+    answer.read()
+    return answer.status
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status"),
+    [
+        ("PATCH", "/api/projects/00000000-0000-0000-0000-000000000000", b"x" * 11_000_000, 413),
+        ("POST", "/api/projects?x=%00", b'{"name": "a"}', 422),
+        ("POST", "/api/projects", b'{"name": "a"}', 401),
+        ("POST", "/i/no-such-trigger", b'{"a": 1}' * 1000, 404),
+        ("POST", "/i/no-such-trigger", b"x" * 11_000_000, 404),
+    ],
+    ids=["api-413", "api-422-url", "api-401", "webhook-404", "webhook-404-big"],
+)
+def test_refusals_keep_the_connection(
+    server: int, method: str, url: str, body: bytes, status: int
+) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    try:
+        headers = {"content-type": "application/json"}
+        assert _exchange(connection, method, url, body, headers) == status
+        assert _exchange(connection, "GET", "/health") == 200  # the same socket
+    finally:
+        connection.close()
