@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
 from lightning_flows.core.config import get_settings
@@ -135,3 +137,69 @@ def test_body_size_limit(client: TestClient, hook: str) -> None:
     limit = get_settings().webhook_max_body_bytes
     answer = client.post(hook, content=b"x" * (limit + 1), headers={"content-type": "text/plain"})
     assert answer.status_code == 413 and f"{limit:,}-byte limit" in answer.json()["detail"]
+
+
+# --- property-based: whatever arrives, never a 5xx and never stored non-JSON ---------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.characters(codec=None, exclude_categories=())),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+        "application/octet-stream",
+        "application/json; charset=utf-16",
+        "text/plain; charset=latin-1",
+    ]
+)
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _stored_body(session: Session, answer) -> object:
+    session.expire_all()
+    run = session.get(Run, uuid.UUID(answer.json()["run_id"]))
+    clip = session.get(Dataclip, run.dataclip_id)  # type: ignore[union-attr]
+    return clip.body  # type: ignore[union-attr]
+
+
+@FUZZ
+@given(value=JSON_VALUES, ascii_only=st.booleans())
+def test_any_json_value_is_stored_strictly_or_refused(
+    client: TestClient, session: Session, hook: str, value: object, ascii_only: bool
+) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    answer = client.post(hook, content=raw, headers={"content-type": JSON})
+    assert answer.status_code in (200, 415, 422), (raw[:200], answer.text)
+    if answer.status_code == 200:
+        stored = json.dumps(_stored_body(session, answer), allow_nan=False)
+        assert "\\u0000" not in stored
+
+
+@FUZZ
+@given(raw=st.binary(max_size=300), content_type=CONTENT_TYPES)
+def test_any_bytes_with_any_content_type_are_never_a_5xx(
+    client: TestClient, session: Session, hook: str, raw: bytes, content_type: str
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    answer = client.post(hook, content=raw, headers=headers)
+    assert answer.status_code in (200, 413, 415, 422), (raw, content_type, answer.text)
+    if answer.status_code == 200:
+        json.dumps(_stored_body(session, answer), allow_nan=False)
