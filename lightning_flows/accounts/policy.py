@@ -63,6 +63,12 @@ OWNER_KEPT = (
 )
 
 
+def grantable_roles(role: Role | str | None, *, superuser: bool) -> list[Role]:
+    """The roles `role` may give by invitation or change: its own and below, never owner."""
+    ceiling = RANK[Role.OWNER] if superuser else RANK[Role(role)] if role else -1
+    return [r for r in Role if r != Role.OWNER and RANK[r] <= ceiling]
+
+
 def check_role_change(
     actor_role: Role | str | None,
     *,

@@ -491,6 +491,9 @@ ROUTES: dict[tuple[str, str], Case] = {
         path=lambda w, r: {"project_id": w.ids["project_id"], "user_id": w.ids["viewer_id"]},
         form=lambda w, r: {"role": "editor"},
     ),
+    ("POST", "/projects/{project_id}/settings/owner"): Case(
+        project(OWNER), page=True, path=P, form=lambda w, r: {"user_id": str(w.ids["editor_id"])}
+    ),
     ("POST", "/projects/{project_id}/settings/members/{user_id}/remove"): Case(
         project(ADMINS),
         page=True,
