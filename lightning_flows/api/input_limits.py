@@ -11,7 +11,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lightning_flows.core.config import get_settings
-from lightning_flows.core.json_guard import JsonRefused, describe, loads_strict
+from lightning_flows.core.json_guard import JsonRefused, loads_strict
 from lightning_flows.core.request_body import DRAIN_FACTOR, drain
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -136,6 +136,3 @@ async def _send(send: Send, status: int, body: bytes) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-__all__ = ["InputLimits", "describe", "refusal"]

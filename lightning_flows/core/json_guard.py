@@ -28,14 +28,6 @@ class JsonRefused(InvalidInput):
             details=[{"loc": loc, "msg": message, "type": "value_error"}],
         )
         self.loc = loc
-        self.reason = message
-
-    @property
-    def field(self) -> str:
-        return describe(self.loc)
-
-    def detail(self) -> str:
-        return self.message
 
 
 def describe(loc: list[str | int]) -> str:
