@@ -72,7 +72,9 @@ def check_value(value: Any, max_depth: int, root: list[str | int] | None = None)
 
 def needs_check(raw: bytes, max_depth: int) -> bool:
     """Cheap test of orjson-accepted bytes: NUL escapes or enough brackets to be deep."""
-    return b"\\u0000" in raw or raw.count(b"[") + raw.count(b"{") > max_depth
+    if b"\\u0000" in raw:
+        return True
+    return len(raw) > 2 * max_depth and raw.count(b"[") + raw.count(b"{") > max_depth
 
 
 def loads_strict(raw: bytes, max_depth: int, root: list[str | int] | None = None) -> Any:
