@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from lightning_flows.accounts.models import User
-from lightning_flows.core.errors import Forbidden, NotFound
+from lightning_flows.core.errors import Conflict, Forbidden, NotFound
 from lightning_flows.projects.models import Project, ProjectUser, Role
 
 
@@ -33,6 +33,7 @@ class Action(StrEnum):
     USE_CREDENTIALS = "use_credentials"
     READ_CREDENTIALS = "read_credentials"
     PROVISION = "provision"
+    TRANSFER_OWNERSHIP = "transfer_ownership"
 
 
 _ALL = {Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER}
@@ -53,7 +54,43 @@ MATRIX: dict[Action, set[Role]] = {
     Action.USE_CREDENTIALS: _WRITERS,
     Action.READ_CREDENTIALS: _ALL,
     Action.PROVISION: _ADMINS,
+    Action.TRANSFER_OWNERSHIP: {Role.OWNER},
 }
+RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
+OWNER_KEPT = (
+    "The owner cannot be removed or demoted: a project must keep at least one owner. "
+    "The owner transfers ownership first (POST /api/projects/{project_id}/owner)."
+)
+
+
+def grantable_roles(role: Role | str | None, *, superuser: bool) -> list[Role]:
+    """The roles `role` may give by invitation or change: its own and below, never owner."""
+    ceiling = RANK[Role.OWNER] if superuser else RANK[Role(role)] if role else -1
+    return [r for r in Role if r != Role.OWNER and RANK[r] <= ceiling]
+
+
+def check_role_change(
+    actor_role: Role | str | None,
+    *,
+    superuser: bool,
+    current: Role | str | None,
+    new: Role | str | None,
+) -> None:
+    """The role ceiling: nobody grants, changes or removes a role above their own, and
+    the owner role moves only by a transfer of ownership. `current` is None when a
+    member is added, `new` None when one is removed or only their settings change."""
+    ceiling = RANK[Role.OWNER] if superuser else RANK[Role(actor_role)] if actor_role else -1
+    if current is not None and Role(current) == Role.OWNER and new not in (None, Role.OWNER):
+        raise Conflict(OWNER_KEPT)
+    if new is not None and Role(new) == Role.OWNER and current != Role.OWNER:
+        raise Forbidden(
+            "Nobody is made owner by an invitation or a role change: the owner transfers "
+            "ownership (POST /api/projects/{project_id}/owner)."
+        )
+    if current is not None and RANK[Role(current)] > ceiling:
+        raise Forbidden(f"You cannot change or remove a '{current}', a role above your own.")
+    if new is not None and RANK[Role(new)] > ceiling:
+        raise Forbidden(f"You cannot grant the role '{new}', which is above your own.")
 
 
 def is_allowed(role: Role | str | None, action: Action, *, superuser: bool = False) -> bool:

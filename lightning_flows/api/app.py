@@ -7,7 +7,9 @@ import os
 from fastapi import FastAPI
 
 from lightning_flows import __version__
+from lightning_flows.api import openapi
 from lightning_flows.api.errors import register_error_handlers
+from lightning_flows.api.input_limits import InputLimits
 from lightning_flows.api.routes import (
     admin,
     audit,
@@ -24,6 +26,7 @@ from lightning_flows.api.routes import (
     workflow_history,
     workflows,
 )
+from lightning_flows.api.server_errors import ServerErrors
 from lightning_flows.core.config import get_settings
 from lightning_flows.webhooks import routes as webhooks
 from lightning_flows.webhooks.fast_path import WebhookFastPath
@@ -38,7 +41,12 @@ def create_app() -> FastAPI:
         "Authenticate with `Authorization: Bearer <personal access token>`.",
     )
     register_error_handlers(app)
+    openapi.install(app)
+    # Added innermost first: ServerErrors wraps everything (webhooks too), then
+    # webhooks take their fast path, then every other request passes InputLimits.
+    app.add_middleware(InputLimits)
     app.add_middleware(WebhookFastPath)
+    app.add_middleware(ServerErrors)
     if get_settings().prefect_sync and os.environ.get("PREFECT_API_URL"):
         from lightning_flows.engine.prefect.deployments import enable_deployment_sync
 

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     state_limit_bytes: int = Field(default=10_000_000, ge=1024)
     page_size_max: int = 100
     webhook_max_body_bytes: int = Field(default=10_000_000, ge=1024)
+    api_max_body_bytes: int = Field(
+        default=10_000_000, ge=1024, description="Larger API/page request bodies get 413."
+    )
+    json_max_depth: int = Field(
+        default=256, ge=8, le=1000, description="Deeper JSON (bodies, webhooks) gets 422."
+    )
+    workflow_max_jobs: int = Field(
+        default=1000, ge=1, description="Workflows with more jobs are refused with 422."
+    )
     webhook_reply_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_rate_limit_per_second: float = Field(
         default=0.0, ge=0, description="Per trigger and API process; 0 = unlimited."

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 T = TypeVar("T")
+MAX_OFFSET = 2**53  # a page beyond every table; larger offsets overflow the databases' integers
 
 
 class Page(BaseModel, Generic[T]):
@@ -25,7 +26,7 @@ class PageParams(BaseModel):
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.page_size
+        return min((self.page - 1) * self.page_size, MAX_OFFSET)
 
 
 def paginate(session: Session, statement: SelectOfScalar[Any], params: PageParams) -> Page[Any]:

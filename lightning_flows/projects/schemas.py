@@ -59,3 +59,7 @@ class MemberPublic(BaseModel):
     failure_alert: bool
     digest: Digest
     inserted_at: datetime
+
+
+class OwnershipTransfer(BaseModel):
+    user_id: uuid.UUID = Field(description="A member of the project, who becomes its owner.")

@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from lightning_flows.accounts.models import User
+from lightning_flows.accounts.policy import OWNER_KEPT, check_role_change
 from lightning_flows.audit import service as audit
 from lightning_flows.core.errors import Conflict, InvalidInput, NotFound
 from lightning_flows.core.models import touch
 from lightning_flows.core.pagination import Page, PageParams, paginate
 from lightning_flows.projects.models import Project, ProjectUser, Role
+from lightning_flows.projects.purge import purge_history
 from lightning_flows.projects.schemas import (
     MemberCreate,
     MemberPublic,
@@ -68,6 +69,7 @@ def delete_project(session: Session, project_id: uuid.UUID, actor: User) -> None
     """Delete a project and everything in it (workflows, history, memberships)."""
     project = get_project(session, project_id)
     audit.record(session, "deleted", "project", project.id, actor.id, before={"name": project.name})
+    purge_history(session, project.id)
     session.delete(project)
     session.commit()
 
@@ -85,6 +87,7 @@ def list_members(session: Session, project_id: uuid.UUID) -> list[MemberPublic]:
 def add_member(
     session: Session, project_id: uuid.UUID, data: MemberCreate, actor: User
 ) -> MemberPublic:
+    _ceiling(session, project_id, actor, current=None, new=data.role)
     user = session.exec(select(User).where(User.email == data.email.lower())).first()
     if user is None:
         raise InvalidInput(f"No user with email {data.email}; they must have an account first.")
@@ -112,8 +115,8 @@ def update_member(
 ) -> MemberPublic:
     member, user = _get_member(session, project_id, user_id)
     changes = data.model_dump(mode="json", exclude_unset=True, exclude_none=True)
-    if changes.get("role", Role.OWNER.value) != Role.OWNER.value and member.role == Role.OWNER:
-        _ensure_another_owner(session, project_id, user_id)
+    if changes.get("role", member.role) != member.role:
+        _ceiling(session, project_id, actor, current=member.role, new=changes["role"])
     before = {k: getattr(member, k) for k in changes}
     for key, value in changes.items():
         setattr(member, key, value)
@@ -134,7 +137,8 @@ def update_member(
 def remove_member(session: Session, project_id: uuid.UUID, user_id: uuid.UUID, actor: User) -> None:
     member, _user = _get_member(session, project_id, user_id)
     if member.role == Role.OWNER:
-        _ensure_another_owner(session, project_id, user_id)
+        raise Conflict(OWNER_KEPT)
+    _ceiling(session, project_id, actor, current=member.role, new=None)
     audit.record(
         session,
         "member_removed",
@@ -160,18 +164,45 @@ def _get_member(
     return row[0], row[1]
 
 
-def _ensure_another_owner(session: Session, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    owners = session.exec(
-        select(func.count())
-        .select_from(ProjectUser)
-        .where(
+def _ceiling(
+    session: Session, project_id: uuid.UUID, actor: User, *, current: str | None, new: str | None
+) -> None:
+    own = session.exec(
+        select(ProjectUser.role).where(
+            ProjectUser.project_id == project_id, ProjectUser.user_id == actor.id
+        )
+    ).first()
+    check_role_change(own, superuser=actor.is_superuser, current=current, new=new)
+
+
+def transfer_ownership(
+    session: Session, project_id: uuid.UUID, user_id: uuid.UUID, actor: User
+) -> MemberPublic:
+    """Make a member the owner; the previous owner(s) become admins (owner only)."""
+    member, user = _get_member(session, project_id, user_id)
+    previous = session.exec(
+        select(ProjectUser).where(
             ProjectUser.project_id == project_id,
             ProjectUser.role == Role.OWNER.value,
             ProjectUser.user_id != user_id,
         )
-    ).one()
-    if owners == 0:
-        raise Conflict("A project must keep at least one owner; make someone else owner first.")
+    ).all()
+    for owner in previous:
+        owner.role = Role.ADMIN.value
+        touch(owner)
+    member.role = Role.OWNER.value
+    touch(member)
+    audit.record(
+        session,
+        "ownership_transferred",
+        "project",
+        project_id,
+        actor.id,
+        before={"owners": [str(o.user_id) for o in previous]},
+        after={"owner": str(user_id)},
+    )
+    session.commit()
+    return _member(member, user)
 
 
 def _member(member: ProjectUser, user: User) -> MemberPublic:

@@ -76,18 +76,35 @@ class IntakeWriter:
     def _write(self, writer: batch.BatchWriter, items: list[_Pending]) -> None:
         try:
             writer.write(get_engine(), [item.row for item in items])
-        except Exception:
+        except Exception as exc:
             if len(items) > 1:  # find the culprit: retry one by one
                 for item in items:
                     self._write(writer, [item])
                 return
-            log.exception("intake could not store a request")
-            _settle(items, error=True)
+            refused = _refused_value(exc)
+            if refused is None:
+                log.exception("intake could not store a request")
+            else:
+                log.warning("intake refused a request the database cannot hold: %s", refused)
+            _settle(items, error=IntakeRefused(refused) if refused else IntakeUnavailable())
             return
         _settle(items)
 
 
-def _settle(items: list[_Pending], *, error: bool = False) -> None:
+def _refused_value(exc: Exception) -> str | None:
+    """What was wrong with the request when the database refused its value (a data or
+    integrity error), not the database itself (connection lost, server down): None."""
+    import psycopg
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    refused = (DataError, IntegrityError, psycopg.DataError, psycopg.IntegrityError)
+    if not isinstance(exc, refused):
+        return None
+    cause = getattr(exc, "orig", None) or exc
+    return (str(cause).splitlines() or [type(cause).__name__])[0][:300]
+
+
+def _settle(items: list[_Pending], *, error: Exception | None = None) -> None:
     """Answer the waiting requests: one wake-up per event loop, not per request."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
     for item in items:
@@ -97,18 +114,23 @@ def _settle(items: list[_Pending], *, error: bool = False) -> None:
             loop.call_soon_threadsafe(_resolve, waiting, error)
 
 
-def _resolve(items: list[_Pending], error: bool) -> None:
+def _resolve(items: list[_Pending], error: Exception | None) -> None:
     for item in items:
         if item.future.done():
             continue
-        if error:
-            item.future.set_exception(IntakeUnavailable())
+        if error is not None:
+            item.future.set_exception(error)
         else:
             item.future.set_result((item.row.work_order_id, item.row.run_id))
 
 
 class IntakeUnavailable(Exception):
     """The request could not be stored (database down): nothing was acknowledged."""
+
+
+class IntakeRefused(Exception):
+    """The database refused a value of this request (nothing was stored): the client's
+    request, not the database, must change."""
 
 
 _writer: IntakeWriter | None = None

@@ -12,6 +12,8 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from lightning_flows.core.request_body import DRAIN_FACTOR, drain
+
 Headers = list[tuple[bytes, bytes]]
 CORS: Headers = [
     (b"access-control-allow-origin", b"*"),
@@ -93,6 +95,7 @@ class WebhookRequest:
         """The whole body, or None once it is known to exceed `limit` bytes."""
         declared = self.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
+            await drain(self.receive, 0, DRAIN_FACTOR * limit)  # keeps the connection usable
             return None
         chunks: list[bytes] = []
         size = 0
@@ -103,6 +106,8 @@ class WebhookRequest:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
+                if message.get("more_body", False):
+                    await drain(self.receive, size, DRAIN_FACTOR * limit)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -13,6 +13,9 @@ from defusedxml import ElementTree
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from lightning_flows.core.config import get_settings
+from lightning_flows.core.json_guard import JsonRefused, check_value, needs_check
+
 SUPPORTED = (
     "application/json, application/x-www-form-urlencoded, multipart/form-data, "
     "application/xml, text/xml, text/plain"
@@ -49,36 +52,55 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+def checked(value: Any, root: str = "body") -> Any:
+    """`value` if every number is finite, every string free of NUL and lone surrogates and
+    the nesting within the limit; BodyError 422 naming the field otherwise."""
+    try:
+        check_value(value, get_settings().json_max_depth, [root])
+    except JsonRefused as exc:
+        raise BodyError(422, f"The request was refused: {exc.message}") from exc
+    return value
+
+
 def parse_body(content_type: str | None, raw: bytes) -> Body:
-    """The dataclip body for `raw` (multipart is handled by `parse_multipart`)."""
+    """The dataclip body for `raw` (multipart is handled by `parse_multipart`).
+
+    Strict JSON only: NaN/Infinity/out-of-range numbers, NUL characters, unpaired
+    surrogates and nesting beyond `LIGHTNING_JSON_MAX_DEPTH` are refused with 422."""
     kind = media_type(content_type)
     if not raw.strip():
         return EMPTY
     if kind == "application/json" or kind.endswith("+json") or kind == "":
         try:
-            orjson.loads(raw)
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError:  # the standard parser: its leniency and its messages
-            return Body(value=_json(raw, strict=bool(kind)), size=len(raw))
+            return Body(value=checked(_json(raw, strict=bool(kind))), size=len(raw))
+        if needs_check(raw, get_settings().json_max_depth):
+            checked(value)
         return Body(json=raw, size=len(raw))
     if kind == "application/x-www-form-urlencoded":
         fields = parse_qs(_text(raw), keep_blank_values=True)
         form = {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
-        return Body(value=form, size=len(raw))
+        return Body(value=checked(form), size=len(raw))
     if kind in ("application/xml", "text/xml") or kind.endswith("+xml"):
         text = _text(raw)
         try:
             ElementTree.fromstring(text)
         except Exception as exc:  # defusedxml raises several kinds, all meaning "refused"
             raise BodyError(422, f"The XML body is not well-formed or not allowed: {exc}") from exc
-        return Body(value=text, size=len(raw))
+        return Body(value=checked(text), size=len(raw))
     if kind.startswith("text/"):
-        return Body(value=_text(raw), size=len(raw))
+        return Body(value=checked(_text(raw)), size=len(raw))
     raise BodyError(415, f"Unsupported content type '{kind}'. Send one of: {SUPPORTED}.")
 
 
 def _json(raw: bytes, *, strict: bool) -> Any:
     try:
         return json.loads(raw)
+    except RecursionError as exc:
+        limit = get_settings().json_max_depth
+        message = f"The JSON body is nested deeper than the {limit}-level limit."
+        raise BodyError(422, message) from exc
     except UnicodeDecodeError as exc:
         raise BodyError(422, "The JSON body is not valid UTF-8.") from exc
     except json.JSONDecodeError as exc:
@@ -89,6 +111,8 @@ def _json(raw: bytes, *, strict: bool) -> Any:
         raise BodyError(
             422, f"The JSON body is invalid: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise BodyError(422, f"The JSON body has a number too long to read: {exc}") from exc
 
 
 def _text(raw: bytes) -> str:
@@ -130,4 +154,4 @@ async def parse_multipart(raw: bytes, headers: list[tuple[bytes, bytes]]) -> dic
             result[key] = [*existing, item] if isinstance(existing, list) else [existing, item]
         else:
             result[key] = item
-    return result
+    return checked(result)

@@ -31,6 +31,7 @@ from lightning_flows.webhooks.bodies import (
     REDACTED_HEADERS,
     Body,
     BodyError,
+    checked,
     media_type,
     parse_body,
     parse_multipart,
@@ -54,6 +55,8 @@ def _rate_limiter() -> TriggerRateLimiter:
 
 
 async def _authorised_target(request: WebhookRequest, key: str) -> WebhookTarget | Answer:
+    if "\x00" in key:  # no trigger has one, and PostgreSQL cannot compare it
+        return error(404, "No webhook trigger at this path.")
     try:
         hit = cached_target(key)
         target = await run_in_threadpool(find_target, key) if hit is MISS else hit
@@ -104,10 +107,15 @@ async def receive(request: WebhookRequest, key: str) -> Answer:
     body = await _body(request, settings.webhook_max_body_bytes)
     if isinstance(body, Answer):
         return body
+    metadata = request.metadata(REDACTED_HEADERS)
     try:
-        work_order_id, run_id = await intake.get_writer().accept(
-            target, body, request.metadata(REDACTED_HEADERS)
-        )
+        checked(metadata["query_params"], "query")
+    except BodyError as exc:
+        return error(exc.status, exc.message)
+    try:
+        work_order_id, run_id = await intake.get_writer().accept(target, body, metadata)
+    except intake.IntakeRefused as exc:
+        return error(422, f"The request could not be stored as sent (nothing was stored): {exc}")
     except intake.IntakeUnavailable:
         log.exception("intake could not store a request for trigger %s", target.trigger_id)
         return error(

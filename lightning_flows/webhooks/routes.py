@@ -10,9 +10,49 @@ from lightning_flows.webhooks import handlers
 from lightning_flows.webhooks.answers import WebhookRequest
 
 router = APIRouter(tags=["webhooks"])
+_IDS = {
+    "type": "object",
+    "required": ["work_order_id", "run_id"],
+    "properties": {
+        "work_order_id": {"type": "string", "format": "uuid"},
+        "run_id": {"type": "string", "format": "uuid"},
+    },
+}
+_RECEIVE_DOC = {
+    "requestBody": {
+        "required": False,
+        "description": "Any JSON value (strict: finite numbers, no NUL), a form, "
+        "multipart, XML or text; at most LIGHTNING_WEBHOOK_MAX_BODY_BYTES.",
+        "content": {
+            "application/json": {"schema": {}},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    },
+    "responses": {
+        "200": {"description": "Stored.", "content": {"application/json": {"schema": _IDS}}},
+        "201": {
+            "description": "The run's final state (after_completion triggers).",
+            "content": {"application/json": {"schema": {}}},
+        },
+    },
+}
+_CHECK_DOC = {
+    "responses": {
+        "200": {
+            "description": "A trigger lives here.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    }
+}
 
 
-@router.post("/i/{key}", summary="Receive a webhook request")
+@router.post(
+    "/i/{key}",
+    summary="Receive a webhook request",
+    openapi_extra=_RECEIVE_DOC,
+    response_class=Response,
+)
 async def receive(request: Request, key: str) -> Response:
     """Store the request and answer 200 `{work_order_id, run_id}` once it is durable
     (201 with the run's final state for `after_completion` triggers). Errors: 401
@@ -22,7 +62,12 @@ async def receive(request: Request, key: str) -> Response:
     return answer.response()
 
 
-@router.get("/i/{key}", summary="Check that a webhook trigger exists")
+@router.get(
+    "/i/{key}",
+    summary="Check that a webhook trigger exists",
+    openapi_extra=_CHECK_DOC,
+    response_class=Response,
+)
 async def check(request: Request, key: str) -> Response:
     answer = await handlers.check(WebhookRequest(request.scope, request.receive), key)
     return answer.response()

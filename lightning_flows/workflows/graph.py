@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
+from lightning_flows.core.config import get_settings
 from lightning_flows.core.errors import InvalidInput
 from lightning_flows.workflows.models import ConditionType, TriggerType
 from lightning_flows.workflows.schemas import EdgeDoc, WorkflowDocument
@@ -39,6 +40,10 @@ def validate_document(doc: WorkflowDocument) -> None:
 
 
 def _problems(doc: WorkflowDocument) -> list[GraphProblem]:
+    limit = get_settings().workflow_max_jobs
+    if len(doc.jobs) > limit:
+        message = f"{len(doc.jobs):,} jobs; a workflow may have at most {limit:,}"
+        return [GraphProblem("jobs", f"{message} (LIGHTNING_WORKFLOW_MAX_JOBS)")]
     problems: list[GraphProblem] = []
     names: dict[str, int] = {}
     for i, job in enumerate(doc.jobs):
@@ -148,27 +153,34 @@ def _edge_problems(doc: WorkflowDocument) -> list[GraphProblem]:
 
 
 def _cycle_problems(doc: WorkflowDocument) -> list[GraphProblem]:
+    """The first edge closing a cycle, found by an iterative depth-first search (a
+    recursive one overflowed Python's stack at about a thousand chained jobs)."""
     children: dict[uuid.UUID, list[tuple[int, uuid.UUID]]] = {}
     for i, edge in enumerate(doc.edges):
         if edge.source_job_id is not None:
             children.setdefault(edge.source_job_id, []).append((i, edge.target_job_id))
     state: dict[uuid.UUID, int] = {}  # 1 = on the current path, 2 = done
-
-    def visit(node: uuid.UUID) -> GraphProblem | None:
-        state[node] = 1
-        for i, child in children.get(node, []):
-            if state.get(child) == 1:
-                edge = doc.edges[i]
-                return GraphProblem(
-                    f"edges[{i}] {describe_edge(doc, edge)} (id {edge.id})",
-                    "this edge closes a cycle; workflows must be acyclic",
-                )
-            if child not in state and (found := visit(child)):
-                return found
-        state[node] = 2
-        return None
-
     for job in doc.jobs:
-        if job.id not in state and job.id is not None and (found := visit(job.id)):
-            return [found]
+        if job.id is None or job.id in state:
+            continue
+        state[job.id] = 1
+        stack = [(job.id, iter(children.get(job.id, [])))]
+        while stack:
+            node, pending = stack[-1]
+            for i, child in pending:
+                if state.get(child) == 1:
+                    edge = doc.edges[i]
+                    return [
+                        GraphProblem(
+                            f"edges[{i}] {describe_edge(doc, edge)} (id {edge.id})",
+                            "this edge closes a cycle; workflows must be acyclic",
+                        )
+                    ]
+                if child not in state:
+                    state[child] = 1
+                    stack.append((child, iter(children.get(child, []))))
+                    break
+            else:
+                state[node] = 2
+                stack.pop()
     return []

@@ -249,6 +249,9 @@ ROUTES: dict[tuple[str, str], Case] = {
         project(ADMINS),
         path=lambda w, r: {"project_id": w.ids["project_id"], "user_id": w.ids["viewer_id"]},
     ),
+    ("POST", "/api/projects/{project_id}/owner"): Case(
+        project(OWNER), json=lambda w, r: {"user_id": str(w.ids["editor_id"])}, path=P
+    ),
     # notification preferences are a member's own: a superuser who is not a member has none
     ("GET", "/api/projects/{project_id}/notifications"): Case(
         project(ALL), path=P, allowed_404="not a member"
@@ -457,6 +460,9 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/projects/{project_id}/dataclips/{dataclip_id}"): Case(
         project(ALL), page=True, path=_ids("project_id", "dataclip_id")
     ),
+    ("GET", "/projects/{project_id}/dataclips/{dataclip_id}/download"): Case(
+        project(ALL), page=True, path=_ids("project_id", "dataclip_id")
+    ),
     ("GET", "/projects/{project_id}/project.yaml"): Case(project(ALL), page=True, path=P),
     ("POST", "/projects/{project_id}/settings/import"): Case(
         project(ADMINS), page=True, path=P, form=lambda w, r: {"yaml": "name: renamed project"}
@@ -485,6 +491,9 @@ ROUTES: dict[tuple[str, str], Case] = {
         page=True,
         path=lambda w, r: {"project_id": w.ids["project_id"], "user_id": w.ids["viewer_id"]},
         form=lambda w, r: {"role": "editor"},
+    ),
+    ("POST", "/projects/{project_id}/settings/owner"): Case(
+        project(OWNER), page=True, path=P, form=lambda w, r: {"user_id": str(w.ids["editor_id"])}
     ),
     ("POST", "/projects/{project_id}/settings/members/{user_id}/remove"): Case(
         project(ADMINS),
@@ -697,3 +706,92 @@ def test_route_allows_or_denies(
         if failure:
             failures.append(failure)
     assert not failures, "\n".join(failures)
+
+
+# --- the role ceiling ------------------------------------------------------------------
+
+# (actor, method, whose membership, new role, expected status). "spare" is a non-member
+# being invited. Nobody grants or takes a role above their own; the owner's role moves
+# only by POST /api/projects/{id}/owner, which only the owner (or a superuser) makes.
+CEILING_MOVES = [
+    ("admin", "PATCH", "admin", "owner", 403),
+    ("admin", "PATCH", "viewer", "owner", 403),
+    ("admin", "PATCH", "owner", "viewer", 409),
+    ("admin", "DELETE", "owner", None, 409),
+    ("admin", "POST", "spare", "owner", 403),
+    ("admin", "POST", "spare", "admin", 201),
+    ("admin", "PATCH", "viewer", "admin", 200),
+    ("admin", "PATCH", "admin", "editor", 200),
+    ("owner", "PATCH", "admin", "owner", 403),
+    ("owner", "PATCH", "owner", "admin", 409),
+    ("owner", "DELETE", "owner", None, 409),
+    ("owner", "PATCH", "admin", "viewer", 200),
+    ("superuser", "PATCH", "owner", "admin", 409),
+    ("superuser", "DELETE", "owner", None, 409),
+    ("superuser", "PATCH", "viewer", "admin", 200),
+    ("editor", "PATCH", "editor", "admin", 403),
+]
+
+
+@pytest.mark.parametrize(("actor", "method", "whose", "role", "status"), CEILING_MOVES)
+def test_role_ceiling(
+    client: TestClient,
+    session: Session,
+    actor: str,
+    method: str,
+    whose: str,
+    role: str | None,
+    status: int,
+) -> None:
+    world = build_world(session)
+    base = f"/api/projects/{world.ids['project_id']}/users"
+    headers = {"Authorization": f"Bearer {world.tokens[actor]}"}
+    if method == "POST":
+        answer = client.post(base, json={"email": world.spare_email, "role": role}, headers=headers)
+    else:
+        url = f"{base}/{world.users[whose].id}"
+        json = {"role": role} if role else None
+        answer = client.request(method, url, json=json, headers=headers)
+    assert answer.status_code == status, answer.text
+    members = {m["email"]: m["role"] for m in client.get(base, headers=headers).json()}
+    assert list(members.values()).count("owner") == 1
+    assert members[world.users["owner"].email] == "owner"
+
+
+def test_an_admin_cannot_take_the_project_from_its_owner(
+    client: TestClient, session: Session
+) -> None:
+    """The escalation reported in issue 13, step by step: every step is refused."""
+    world = build_world(session)
+    project_id, owner_id = world.ids["project_id"], world.users["owner"].id
+    admin = {"Authorization": f"Bearer {world.tokens['admin']}"}
+    base = f"/api/projects/{project_id}"
+    steps = [
+        client.patch(
+            f"{base}/users/{world.users['admin'].id}", json={"role": "owner"}, headers=admin
+        ),
+        client.patch(f"{base}/users/{owner_id}", json={"role": "viewer"}, headers=admin),
+        client.delete(f"{base}/users/{owner_id}", headers=admin),
+        client.post(f"{base}/owner", json={"user_id": str(world.users["admin"].id)}, headers=admin),
+        client.delete(base, headers=admin),
+    ]
+    assert [s.status_code for s in steps] == [403, 409, 409, 403, 403]
+    assert "above your own" in steps[0].text or "transfers ownership" in steps[0].text
+    assert "must keep at least one owner" in steps[1].json()["detail"]
+
+
+def test_the_owner_transfers_ownership(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    base = f"/api/projects/{world.ids['project_id']}"
+    owner = {"Authorization": f"Bearer {world.tokens['owner']}"}
+    moved = client.post(
+        f"{base}/owner", json={"user_id": str(world.ids["editor_id"])}, headers=owner
+    )
+    assert moved.status_code == 200 and moved.json()["role"] == "owner"
+    members = {m["email"]: m["role"] for m in client.get(f"{base}/users", headers=owner).json()}
+    assert members[world.users["owner"].email] == "admin"
+    assert members[world.users["editor"].email] == "owner"
+    again = client.post(
+        f"{base}/owner", json={"user_id": str(world.ids["viewer_id"])}, headers=owner
+    )
+    assert again.status_code == 403  # the former owner is an admin now

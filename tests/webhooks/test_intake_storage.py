@@ -116,6 +116,23 @@ def test_a_bad_request_in_a_batch_fails_alone(
     assert len(session.exec(select(WorkOrder)).all()) == 4
 
 
+def test_a_value_the_database_refuses_is_a_422_not_a_503(
+    client: TestClient, session: Session, hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data error is the request's fault (fix it), not an outage (retry later)."""
+    from sqlalchemy.exc import DataError
+
+    def refuse(self, engine, rows):
+        raise DataError("INSERT ...", {}, ValueError("value too long for type"))
+
+    monkeypatch.setattr(batch.BatchWriter, "write", refuse)
+    answer = client.post("/i/intake", json={"n": 1})
+    assert answer.status_code == 422
+    assert "could not be stored as sent" in answer.json()["detail"]
+    assert "value too long" in answer.json()["detail"]
+    assert session.exec(select(WorkOrder)).all() == []
+
+
 def test_documented_routes_answer_like_the_fast_path(session: Session, hook) -> None:
     """The FastAPI routes (OpenAPI docs) run the same handlers as the middleware."""
     app = FastAPI()
@@ -140,15 +157,12 @@ def _json_body(value: object) -> Body:
     return Body(json=raw, size=len(raw))
 
 
-def test_a_body_postgresql_refuses_is_503_and_the_writer_goes_on(
+def test_a_body_postgresql_would_refuse_is_422_and_the_writer_goes_on(
     client: TestClient, session: Session, hook
 ) -> None:
-    from lightning_flows.core.db import get_engine
-
-    if get_engine().dialect.name != "postgresql":
-        pytest.skip("SQLite stores what jsonb refuses")
     refused = client.post(
         "/i/intake", content=b'{"nul": "\\u0000"}', headers={"content-type": "application/json"}
     )
-    assert refused.status_code == 503
+    assert refused.status_code == 422
+    assert "body.nul: contains a NUL character" in refused.json()["detail"]
     assert _body_of(session, client.post("/i/intake", json={"after": 1})) == {"after": 1}

@@ -18,10 +18,11 @@ from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.errors import NotFound
 from lightning_flows.core.pagination import PageParams
 from lightning_flows.runs import manual, queries
-from lightning_flows.runs.models import Dataclip, Run, WorkOrder
+from lightning_flows.runs.models import Run, WorkOrder
 from lightning_flows.workflows.models import Workflow
+from ui_extension.pages import clip_text
 from ui_extension.pages.common import PageRoute, ProjectAccess, project_access, project_context
-from ui_extension.pages.inspector import DataclipView, logs_by_step, timeline
+from ui_extension.pages.inspector import logs_by_step, timeline
 from ui_extension.templating import redirect, render
 
 router = APIRouter(route_class=PageRoute)
@@ -62,8 +63,7 @@ def inspect_run(
     clip_ids |= {s.input_dataclip_id for s in detail.steps} | {
         s.output_dataclip_id for s in detail.steps
     }
-    clips = db.exec(select(Dataclip).where(col(Dataclip.id).in_(clip_ids - {None}))).all()
-    views = {c.id: DataclipView.of(queries.dataclip_public(c)) for c in clips}
+    views = clip_text.previews(db, [i for i in clip_ids if i is not None])
     logs = queries.list_log_lines(db, run.id, PageParams(page=1, page_size=LOG_LINES_SHOWN))
     selected = request.query_params.get("step")
     failed = {str(s.id) for s in detail.steps if s.exit_reason not in (None, "success")}
@@ -122,10 +122,35 @@ def show_dataclip(
             raise NotFound("Dataclip not found.")
     except NotFound as exc:
         raise NotFound("Dataclip not found.") from exc
-    view = DataclipView.of(queries.dataclip_public(dataclip), limit=None)
+    number = request.query_params.get("part", "1")
+    found = clip_text.part(db, dataclip.id, int(number) if number.isdigit() else 1)
+    if found is None:
+        raise NotFound("Dataclip not found.")
+    view, parts = found
     try:
         back: uuid.UUID | None = uuid.UUID(request.query_params.get("run") or "")
     except ValueError:
         back = None
-    context = project_context(access, "history", clip=view, back=back)
+    current = min(max(int(number) if number.isdigit() else 1, 1), parts)
+    context = project_context(access, "history", clip=view, back=back, part=current, parts=parts)
     return render(request, "pages/dataclip.html", context, user=user)
+
+
+@router.get("/projects/{project_id}/dataclips/{dataclip_id}/download")
+def download_dataclip(
+    db: SessionDep, user: web.SessionUser, project_id: uuid.UUID, dataclip_id: uuid.UUID
+) -> Response:
+    """The whole body as a JSON file (big bodies are never rendered in a page)."""
+    try:
+        project_access(db, user, project_id, Action.READ_HISTORY)
+        dataclip = queries.get_dataclip(db, dataclip_id)
+        if dataclip.project_id != project_id or dataclip.wiped_at is not None:
+            raise NotFound("Dataclip not found.")
+    except NotFound as exc:
+        raise NotFound("Dataclip not found.") from exc
+    disposition = f'attachment; filename="dataclip-{dataclip_id}.json"'
+    return Response(
+        clip_text.whole_text(db, dataclip_id),
+        media_type="application/json",
+        headers={"content-disposition": disposition},
+    )

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from lightning_flows.accounts.models import User
-from lightning_flows.accounts.policy import Action
+from lightning_flows.accounts.policy import Action, grantable_roles
 from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.config import get_settings
@@ -36,6 +36,7 @@ DONE = {
     "member_added": "Member added.",
     "member_updated": "Role changed.",
     "member_removed": "Member removed.",
+    "ownership_transferred": "Ownership transferred; you are now an admin of this project.",
     "method_deleted": "Webhook auth method deleted.",
     "triggers_saved": "The trigger's auth methods were saved.",
     "imported": "Project imported from YAML.",
@@ -71,7 +72,7 @@ def settings_page(
         access,
         "settings",
         members=projects.list_members(db, project_id),
-        roles=list(Role),
+        roles=grantable_roles(access.role, superuser=user.is_superuser),
         policies=list(RetentionPolicy),
         methods=auth_methods.list_methods(db, project_id),
         triggers=webhook_triggers(db, project_id),
@@ -176,6 +177,25 @@ def change_role(
             request, db, user, project_id, status=exc.status_code, member_error=exc.message
         )
     return _done(project_id, "member_updated", "members")
+
+
+@router.post("/owner", dependencies=[web.CSRFProtected])
+def transfer_ownership(
+    request: Request,
+    db: SessionDep,
+    user: web.SessionUser,
+    project_id: uuid.UUID,
+    user_id: Annotated[uuid.UUID, Form()],
+) -> Response:
+    """Make another member the owner; the owner becomes an admin (owner only)."""
+    project_access(db, user, project_id, Action.TRANSFER_OWNERSHIP)
+    try:
+        projects.transfer_ownership(db, project_id, user_id, user)
+    except DomainError as exc:
+        return settings_page(
+            request, db, user, project_id, status=exc.status_code, member_error=exc.message
+        )
+    return _done(project_id, "ownership_transferred", "members")
 
 
 @router.post("/members/{user_id}/remove", dependencies=[web.CSRFProtected])

@@ -14,6 +14,7 @@ from lightning_flows.projects.schemas import (
     MemberCreate,
     MemberPublic,
     MemberUpdate,
+    OwnershipTransfer,
     ProjectCreate,
     ProjectPublic,
     ProjectUpdate,
@@ -84,3 +85,12 @@ def remove_member(
 ) -> None:
     authorize(session, user, Action.MANAGE_MEMBERS, project_id)
     service.remove_member(session, project_id, user_id, user)
+
+
+@router.post("/{project_id}/owner", response_model=MemberPublic)
+def transfer_ownership(
+    session: SessionDep, user: CurrentUser, project_id: uuid.UUID, data: OwnershipTransfer
+) -> object:
+    """Make another member the owner (owner only); the previous owner becomes an admin."""
+    authorize(session, user, Action.TRANSFER_OWNERSHIP, project_id)
+    return service.transfer_ownership(session, project_id, data.user_id, user)

@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse, Response
 
 from lightning_flows.accounts.policy import Action, authorize
 from lightning_flows.api.deps import CurrentUser, SessionDep
+from lightning_flows.core.config import get_settings
 from lightning_flows.core.errors import InvalidInput
+from lightning_flows.core.json_guard import check_value, loads_strict
 from lightning_flows.projects import service as projects
 from lightning_flows.provisioning import export, wire
 from lightning_flows.provisioning import service as provisioning
@@ -46,8 +48,16 @@ async def project_document(request: Request) -> dict[str, Any]:
     if len(body) > MAX_DOCUMENT_BYTES:
         raise InvalidInput(f"The document is larger than {MAX_DOCUMENT_BYTES // 1_000_000} MB.")
     content_type = request.headers.get("content-type", "").lower()
+    max_depth = get_settings().json_max_depth
     if "yaml" in content_type:
-        return load_yaml(body)
+        try:
+            document = load_yaml(body)
+        except RecursionError as exc:
+            message = f"The YAML document is nested deeper than {max_depth} levels."
+            raise InvalidInput(message) from exc
+        check_value(document, max_depth)
+        return document
+    loads_strict(body, max_depth)  # non-finite numbers, NUL, surrogates, depth: 422
     return load_json(body)
 
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from lightning_flows.credentials.models import TriggerWebhookAuthMethod, WebhookAuthMethod
-from lightning_flows.projects.models import Project, ProjectUser
+from lightning_flows.projects.models import Project, ProjectUser, Role
 from tests import factories
 from tests.ui_extension.pages.conftest import SignIn, alerts, post_form
 
@@ -173,3 +173,21 @@ def test_settings_posts_need_a_csrf_token(page: TestClient, session, project) ->
     assert response.status_code == 403
     session.refresh(project)
     assert project.name != "Child protection"
+
+
+def test_the_owner_transfers_ownership_on_the_settings_page(
+    page: TestClient, session: Session, user, project
+) -> None:
+    heir = factories.make_user(session)
+    factories.add_member(session, project, heir, Role.EDITOR)
+    html = page.get(_url(project)).text
+    assert "Transfer ownership" in html and "<option>owner</option>" not in html
+    moved = post_form(page, _url(project, "/owner"), {"user_id": str(heir.id)})
+    assert moved.status_code == 303
+    session.expire_all()
+    roles = {m.user_id: m.role for m in session.exec(select(ProjectUser)).all()}
+    assert roles == {heir.id: "owner", user.id: "admin"}
+    html = page.get(_url(project)).text
+    assert "Transfer ownership" not in html  # an admin now
+    refused = post_form(page, _url(project, f"/members/{heir.id}"), {"role": "viewer"})
+    assert refused.status_code == 409 and "at least one owner" in refused.text
