@@ -12,11 +12,12 @@ import logging
 import re
 import uuid
 
-from prefect.client.schemas.actions import DeploymentScheduleCreate
+from prefect.client.schemas.actions import DeploymentScheduleCreate, WorkPoolCreate
 from prefect.client.schemas.schedules import CronSchedule
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from sqlmodel import select
 
+from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.engine.flow import ENTRYPOINT, FLOW_NAME
 from lightning_flows.engine.prefect_api import prefect_client
@@ -26,6 +27,8 @@ from lightning_flows.workflows.models import Trigger, TriggerType, Workflow
 
 log = logging.getLogger(__name__)
 _flow_id: uuid.UUID | None = None
+_pools: set[str] = set()
+_POOL_DESCRIPTION = "Lightning Flows workers execute the runs of every workflow's deployment."
 
 
 def engine_flow_id() -> uuid.UUID:
@@ -33,6 +36,29 @@ def engine_flow_id() -> uuid.UUID:
     if _flow_id is None:
         _flow_id = prefect_client().create_flow_from_name(FLOW_NAME)
     return _flow_id
+
+
+def work_pool_name() -> str:
+    return get_settings().prefect_work_pool
+
+
+def ensure_work_pool(name: str | None = None, *, refresh: bool = False) -> str:
+    """Create the platform's work pool in Prefect once (again after `refresh`)."""
+    name = name or work_pool_name()
+    if refresh:
+        _pools.discard(name)
+    if name not in _pools:
+        with contextlib.suppress(ObjectAlreadyExists):
+            prefect_client().create_work_pool(
+                WorkPoolCreate(name=name, type="lightning-flows", description=_POOL_DESCRIPTION)
+            )
+        _pools.add(name)
+    return name
+
+
+def ensure_deployment(workflow_id: uuid.UUID) -> uuid.UUID | None:
+    """The workflow's deployment, created or updated (see `sync_deployment`)."""
+    return sync_deployment(workflow_id)
 
 
 def deployment_name(project_name: str, workflow_name: str) -> str:
@@ -76,6 +102,7 @@ def sync_deployment(workflow_id: uuid.UUID) -> uuid.UUID | None:
             paused=not enabled,
             schedules=schedules,
             enforce_parameter_schema=False,
+            work_pool_name=ensure_work_pool(),
         )
         if workflow.prefect_deployment_id not in (None, deployment_id):
             _delete(workflow.prefect_deployment_id)  # renamed: the old name goes
