@@ -18,6 +18,7 @@ from lightning_flows.credentials.models import (
     WebhookAuthMethod,
 )
 from lightning_flows.gitsync.models import RepoConnection
+from lightning_flows.limits.models import ProjectUsage
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
 from lightning_flows.workflows.models import (
@@ -43,6 +44,7 @@ __all__ = [
     "LogLine",
     "Project",
     "ProjectCredential",
+    "ProjectUsage",
     "ProjectUser",
     "RepoConnection",
     "Run",

@@ -35,13 +35,16 @@ class RunContext:
     initial_state: dict[str, Any]
     resumed: bool = False
     reusable: dict[str, ReusableStep] = field(default_factory=dict)
+    step_timeout_seconds: float | None = None  # the project's, within the instance's
 
 
 def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext:
     work_order = session.get(WorkOrder, run.work_order_id)
     assert work_order is not None  # noqa: S101 (foreign key)
-    retention = session.exec(
-        select(Project.retention_policy).where(Project.id == work_order.project_id)
+    retention, step_timeout = session.exec(
+        select(Project.retention_policy, Project.step_timeout_seconds).where(
+            Project.id == work_order.project_id
+        )
     ).one()
     workflow_name, plan = _plan(
         session,
@@ -62,6 +65,7 @@ def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext
         initial_state=initial_state(dataclip),
         resumed=resumed,
         reusable=_reusable_steps(session, run.id) if resumed else {},
+        step_timeout_seconds=step_timeout,
     )
 
 

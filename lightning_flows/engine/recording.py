@@ -79,6 +79,7 @@ class RunRecorder:
         job_id: uuid.UUID,
         input_dataclip_id: uuid.UUID | None,
         task_run_id: uuid.UUID | None,
+        attempt: int = 1,
     ) -> None:
         """Open a step row, or raise RunHandedBack if the run is no longer ours."""
         now = utcnow()
@@ -86,6 +87,7 @@ class RunRecorder:
             "id": step_id,
             "run_id": self.run_id,
             "job_id": job_id,
+            "attempt": attempt,
             "input_dataclip_id": input_dataclip_id,
             "prefect_task_run_id": task_run_id,
             "started_at": now,

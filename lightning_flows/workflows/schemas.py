@@ -17,6 +17,18 @@ class JobDoc(BaseModel):
     adaptor: str = Field(default="@openfn/language-common@latest", min_length=1, max_length=255)
     body: str = ""
     project_credential_id: uuid.UUID | None = None
+    max_attempts: int = Field(
+        default=1, ge=1, le=10, description="Attempts of a failing step (1: no retries)."
+    )
+    retry_delay_seconds: int = Field(
+        default=0, ge=0, le=3600, description="Wait before the second attempt."
+    )
+    retry_backoff: float = Field(
+        default=1.0, ge=1.0, le=10.0, description="Each further wait is the last one times this."
+    )
+    retry_on_kill: bool = Field(
+        default=False, description="Also retry a step killed by its time or memory limit."
+    )
 
 
 class TriggerDoc(BaseModel):
