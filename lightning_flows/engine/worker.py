@@ -38,6 +38,7 @@ from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.recovery import mirror_in_prefect, sweep_lost_runs
 from lightning_flows.engine.runtime import get_pool
 from lightning_flows.engine.wakeup import RunSignal
+from lightning_flows.maintenance import deployment as maintenance
 from lightning_flows.runs import takeover, workers
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_runs, release_claims
@@ -91,6 +92,7 @@ class Worker:
         heart.start()
         # Start the Node processes now, not on the first run (1.5-2.5 s each).
         threading.Thread(target=get_pool().warm_up, name="node-warm-up", daemon=True).start()
+        threading.Thread(target=maintenance.ensure_quietly, name="maintenance", daemon=True).start()
         try:
             self._loop()
         finally:
@@ -244,6 +246,8 @@ class Worker:
         flow_runs = prefect_worker.due_flow_runs(free)
         started = 0
         for flow_run in flow_runs:
+            if maintenance.start_if_maintenance(flow_run):
+                continue
             ours, run_id = self._run_of(flow_run)
             if not ours:
                 continue
