@@ -103,10 +103,13 @@ class RunRecorder:
         columns = list(values)
         chosen = select(*[literal(values[c], _STEPS.c[c].type).label(c) for c in columns])
         with _step_scope() as session:
-            result = session.execute(
-                insert(_STEPS).from_select(columns, chosen.where(held))  # type: ignore[arg-type]
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            # RETURNING, not rowcount: psycopg may report -1 for INSERT ... SELECT.
+            opened = session.execute(
+                insert(_STEPS)
+                .from_select(columns, chosen.where(held))  # type: ignore[arg-type]
+                .returning(_STEPS.c.id)
+            ).first()
+            if opened is None:
                 raise RunHandedBack(f"run {self.run_id} is no longer held by {self.holder}")
 
     def finish_step(
