@@ -157,6 +157,7 @@ class RunExecutor:
                     get_settings().step_timeout_seconds,
                 ),
                 cache_key=str(self.ctx.run_id),
+                state_limit_bytes=self.ctx.state_limit_bytes,
             )
         )
 
