@@ -7,6 +7,7 @@ from typing import Any
 from lightning_flows.accounts.models import User
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.errors import Forbidden, InvalidInput
+from lightning_flows.projects.models import Project
 
 SUPERUSER_ONLY = ("run_limit_per_month", "max_concurrent_runs")
 
@@ -33,3 +34,15 @@ def check_limit_changes(changes: dict[str, Any], actor: User) -> None:
                 f"{key} may be at most {maximum:g} (this instance's limit).",
                 details=[{"loc": ["body", key], "msg": f"at most {maximum:g}"}],
             )
+
+
+def effective_run_limits(project: Project) -> dict[str, dict[str, Any]]:
+    """Each per-step limit that applies to the project's runs, and where it comes from."""
+    limits: dict[str, dict[str, Any]] = {}
+    for key, maximum in instance_maxima().items():
+        own = getattr(project, key)
+        if own is not None and own < maximum:
+            limits[key] = {"value": own, "source": "project"}
+        else:
+            limits[key] = {"value": maximum, "source": "instance"}
+    return limits

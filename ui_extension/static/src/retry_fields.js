@@ -7,7 +7,7 @@ const num = (value, fallback) => (value === "" || value == null ? fallback : Num
 export function retryFields(store, job, editable) {
   const attempts = job.max_attempts ?? 1;
   if (!editable) {
-    return [shown("Retries", attempts > 1
+    return [limitsNote(store), shown("Retries", attempts > 1
       ? `${attempts} attempts, ${job.retry_delay_seconds ?? 0} s apart (x${job.retry_backoff ?? 1})${job.retry_on_kill ? ", kills too" : ""}`
       : "None")];
   }
@@ -22,5 +22,15 @@ export function retryFields(store, job, editable) {
       field("Backoff", input(job.retry_backoff ?? 1, { min: 1, max: 10, step: 0.5, "aria-label": "Backoff" }, "retry_backoff", 1),
         "Each further wait is the last one times this.")),
     checkbox("Also retry when the step is killed (time or memory limit)", !!job.retry_on_kill,
-      (v) => store.change(job, { retry_on_kill: v })))];
+      (v) => store.change(job, { retry_on_kill: v }))), limitsNote(store)];
+}
+
+// The per-step limits this project's runs get (its own, or the instance's).
+export function limitsNote(store) {
+  const limits = store.data.run_limits;
+  if (!limits) return null;
+  const part = (key, unit) => `${limits[key].value.toLocaleString()} ${unit} (${limits[key].source})`;
+  return h("p", { class: "hint", id: "step-limits" }, "Limits per step: ",
+    part("step_timeout_seconds", "s"), ", ", part("step_memory_limit_mb", "MB memory"), ", ",
+    part("state_limit_bytes", "bytes of state"), ". A kill at a limit is retried only if chosen above.");
 }
