@@ -16,6 +16,7 @@ from lightning_flows.workflows.schemas import WorkflowDocument
 from tests import factories
 from tests.support.http_server import local_http_server
 from tests.support.runs import logs_of, steps_of, wait_for_run, wait_for_task_run
+from tests.support.web import sign_in
 
 
 def _with_job_fields(doc: WorkflowDocument, **fields: Any) -> WorkflowDocument:
@@ -36,7 +37,9 @@ def test_policy_retries_fail_and_crash_and_kill_only_when_asked() -> None:
 
 
 @pytest.mark.slow
-def test_a_step_failing_twice_then_succeeding_is_retried(session: Session, project, worker) -> None:
+def test_a_step_failing_twice_then_succeeding_is_retried(
+    client, session: Session, project, user, worker
+) -> None:
     with local_http_server() as server:
         calls = {"n": 0}
 
@@ -80,6 +83,9 @@ def test_a_step_failing_twice_then_succeeding_is_retried(session: Session, proje
 
     detail = queries.run_detail(session, *queries.get_run_with_work_order(session, run.id))
     assert [(s.attempt, s.max_attempts) for s in detail.steps] == [(1, 3), (2, 3), (3, 3)]
+    sign_in(client, user.email, factories.PASSWORD)
+    page = client.get(f"/projects/{project.id}/runs/{run.id}")
+    assert page.status_code == 200 and "attempt 2 of 3" in page.text
 
 
 @pytest.mark.slow
