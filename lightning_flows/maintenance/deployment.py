@@ -60,7 +60,12 @@ def ensure_maintenance_deployment() -> uuid.UUID:
 
 
 def is_maintenance(flow_run: FlowRun) -> bool:
-    return _flow_id is not None and flow_run.flow_id == _flow_id
+    """A flow run of the retention flow (asked of Prefect once, even if the worker could
+    not create the deployment when it started)."""
+    try:
+        return flow_run.flow_id == retention_flow_id()
+    except Exception:
+        return False
 
 
 def run_maintenance_flow_run(flow_run_id: uuid.UUID) -> None:
