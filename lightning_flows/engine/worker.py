@@ -92,7 +92,9 @@ class Worker:
         heart.start()
         # Start the Node processes now, not on the first run (1.5-2.5 s each).
         threading.Thread(target=get_pool().warm_up, name="node-warm-up", daemon=True).start()
-        threading.Thread(target=maintenance.ensure_quietly, name="maintenance", daemon=True).start()
+        threading.Thread(
+            target=maintenance.keep_deployed, args=(self.stopping,), name="maintenance", daemon=True
+        ).start()
         try:
             self._loop()
         finally:

@@ -27,6 +27,7 @@ from lightning_flows.maintenance.flow import ENTRYPOINT, RETENTION_FLOW, apply_r
 
 log = logging.getLogger(__name__)
 DEPLOYMENT_NAME = "retention"
+REFRESH_SECONDS = 600.0
 _flow_id: uuid.UUID | None = None
 
 
@@ -80,12 +81,23 @@ def run_maintenance_flow_run(flow_run_id: uuid.UUID) -> None:
         log.exception("maintenance flow run %s failed", flow_run_id)
 
 
-def ensure_quietly() -> None:
-    """`ensure_maintenance_deployment` for a starting worker: Prefect may be down."""
+def ensure_quietly() -> bool:
+    """`ensure_maintenance_deployment`, for a worker: Prefect may be down."""
     try:
         ensure_maintenance_deployment()
     except Exception:
-        log.warning("could not create the maintenance deployment; next start", exc_info=True)
+        log.warning("could not create the maintenance deployment; trying again later")
+        return False
+    return True
+
+
+def keep_deployed(stopping: threading.Event, interval: float = REFRESH_SECONDS) -> None:
+    """Create the deployment now and again every `interval` (a reset Prefect gets it back;
+    a failed attempt is retried after a minute) until `stopping` is set."""
+    while True:
+        wait = interval if ensure_quietly() else min(interval, 60.0)
+        if stopping.wait(wait):
+            return
 
 
 def start_if_maintenance(flow_run: FlowRun) -> bool:

@@ -61,3 +61,22 @@ def test_the_settings_page_says_what_is_due(
     assert "<strong>0</strong> due now" in preview, "no history is 30 days old"
     assert "<strong>2</strong> due now" in preview, "two request bodies are 10 days old"
     assert "next maintenance run" in preview
+
+
+def test_workers_keep_the_deployment_until_they_stop(monkeypatch) -> None:
+    import threading
+
+    from lightning_flows.maintenance import deployment
+
+    calls: list[int] = []
+    stopping = threading.Event()
+
+    def ensure() -> bool:
+        calls.append(1)
+        if len(calls) == 3:
+            stopping.set()
+        return len(calls) > 1  # Prefect down at first: retried sooner
+
+    monkeypatch.setattr(deployment, "ensure_quietly", ensure)
+    deployment.keep_deployed(stopping, interval=0.01)
+    assert len(calls) == 3
