@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from lightning_flows.core.config import reset_settings
 from lightning_flows.limits import service as limits
-from lightning_flows.projects.models import Role
+from lightning_flows.projects.models import Project, Role
 from lightning_flows.runs.models import Dataclip, Run, WorkOrder
 from lightning_flows.webhooks.lookup import clear_cache
 from tests import factories
@@ -111,7 +111,6 @@ def test_the_monthly_limit_reached_mid_load(
 
 
 def test_max_concurrent_runs_bounds_the_claims(session: Session, project, monkeypatch) -> None:
-    from lightning_flows.projects.models import Project
     from lightning_flows.runs.queue import claim_runs
 
     wf = factories.make_workflow(session, project, jobs=["a"])
@@ -131,3 +130,26 @@ def test_max_concurrent_runs_bounds_the_claims(session: Session, project, monkey
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+def test_a_request_that_could_not_be_stored_gives_its_slot_back(
+    client: TestClient, session: Session, project, monkeypatch
+) -> None:
+    from lightning_flows.limits.models import ProjectUsage
+    from lightning_flows.runs import intake
+
+    row = session.get(Project, project.id)
+    row.run_limit_per_month = 3
+    session.add(row)
+    session.commit()
+    factories.make_workflow(session, project, jobs=["a"], custom_path="flaky-db")
+
+    class Down:
+        async def accept(self, *_args, **_kwargs):
+            raise intake.IntakeUnavailable()
+
+    monkeypatch.setattr(intake, "get_writer", lambda: Down())
+    assert client.post("/i/flaky-db", json={}).status_code == 503
+    session.expire_all()
+    usage = session.get(ProjectUsage, (project.id, limits.month_of()))
+    assert usage is not None and usage.runs == 0, "the slot was given back"
