@@ -62,6 +62,8 @@ class StepRequest:
     cache_key: str | None = None
     """Steps with the same key (the steps of one run) share adaptor module instances,
     as OpenFn's runtime does within a workflow run; without one, a step links its own."""
+    state_limit_bytes: int | None = None
+    """A lower limit for this step only (a project's own); None: the pool's."""
 
 
 @dataclass

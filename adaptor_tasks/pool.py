@@ -154,7 +154,10 @@ class NodePool:
         # import, compile) on top of the step's own limit, which counts from "started".
         deadline = started + self.start_timeout_s + timeout_s
         try:
-            process.send(wire.run_message(request_id, request, timeout_s, self.state_limit_bytes))
+            state_limit = min(
+                request.state_limit_bytes or self.state_limit_bytes, self.state_limit_bytes
+            )
+            process.send(wire.run_message(request_id, request, timeout_s, state_limit))
             message = _collect(
                 process, request_id, deadline, logs, on_log, timeout_s + _TIMEOUT_GRACE_S
             )

@@ -121,7 +121,7 @@ class Bench:
         pg_admin(f'CREATE DATABASE "{self.db}_prefect"')
         os.environ.update(self.env)
         sys.path.insert(0, str(ROOT))
-        from lightning_flows.engine.prefect_server import start_prefect_server
+        from lightning_flows.engine.prefect.server import start_prefect_server
 
         server = start_prefect_server(
             self.work / "prefect",

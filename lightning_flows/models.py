@@ -18,6 +18,7 @@ from lightning_flows.credentials.models import (
     WebhookAuthMethod,
 )
 from lightning_flows.gitsync.models import RepoConnection
+from lightning_flows.limits.models import ProjectUsage
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.projects.spec_models import Channel, Collection
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
@@ -46,6 +47,7 @@ __all__ = [
     "LogLine",
     "Project",
     "ProjectCredential",
+    "ProjectUsage",
     "ProjectUser",
     "RepoConnection",
     "Run",

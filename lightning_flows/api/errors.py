@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 
-from lightning_flows.core.errors import DomainError, Unauthenticated
+from lightning_flows.core.errors import DomainError, LimitExceeded, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,8 @@ def domain_error_response(exc: DomainError) -> JSONResponse:
     if exc.details is not None:
         body["errors"] = exc.details
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    if isinstance(exc, LimitExceeded):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 

@@ -76,6 +76,18 @@ class Settings(BaseSettings):
         gt=0,
         description="A worker silent this long is dead; its runs are taken over.",
     )
+    project_run_limit_per_month: int | None = Field(
+        default=None, ge=1, description="Runs a project may start per calendar month (UTC)."
+    )
+    project_max_concurrent_runs: int | None = Field(
+        default=None, ge=1, description="Runs of one project executing at once."
+    )
+    retention_schedule: str = Field(
+        default="*/15 * * * *", description="Cron schedule of the retention maintenance flow."
+    )
+    retention_batch_size: int = Field(
+        default=500, ge=1, description="Work orders (or dataclips) deleted per transaction."
+    )
     shutdown_grace_seconds: float = Field(
         default=30.0, ge=0, description="On SIGTERM, how long in-flight steps may finish."
     )

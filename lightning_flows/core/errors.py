@@ -38,6 +38,16 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class LimitExceeded(DomainError):
+    """A usage limit is reached; `retry_after` says in how many seconds it resets."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
 class InvalidTransition(Conflict):
     """A run or work order was asked to move to a state it cannot reach."""
 

@@ -38,13 +38,17 @@ class RunContext:
     failed_job_id: str | None = None
     """On a resume: the job of the last step that did not succeed"""
     failed_job_name: str | None = None
+    step_timeout_seconds: float | None = None  # the project's, within the instance's
+    state_limit_bytes: int | None = None
 
 
 def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext:
     work_order = session.get(WorkOrder, run.work_order_id)
     assert work_order is not None  # noqa: S101 (foreign key)
-    retention = session.exec(
-        select(Project.retention_policy).where(Project.id == work_order.project_id)
+    retention, step_timeout, state_limit = session.exec(
+        select(
+            Project.retention_policy, Project.step_timeout_seconds, Project.state_limit_bytes
+        ).where(Project.id == work_order.project_id)
     ).one()
     workflow_name, plan = _plan(
         session,
@@ -66,6 +70,8 @@ def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext
         resumed=resumed,
         reusable=_reusable_steps(session, run.id) if resumed else {},
         **(_last_failure(session, run) if resumed else {}),
+        step_timeout_seconds=step_timeout,
+        state_limit_bytes=state_limit,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_flows.core.errors import InvalidInput
+from lightning_flows.engine.retries import RetryPolicy
 
 ALWAYS, ON_SUCCESS, ON_FAILURE, JS = "always", "on_job_success", "on_job_failure", "js_expression"
 _SHORTHANDS = {ALWAYS, ON_SUCCESS, ON_FAILURE, "never"}
@@ -26,6 +27,7 @@ class PlanStep:
     project_credential_id: str | None = None
     configuration: dict[str, Any] | None = None
     state: dict[str, Any] | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def plan_from_snapshot(
             adaptor=j["adaptor"],
             body=j["body"],
             project_credential_id=j.get("project_credential_id"),
+            retry=RetryPolicy.of_job(j),
         )
         for j in document["jobs"]
     }

@@ -79,6 +79,7 @@ class RunRecorder:
         job_id: uuid.UUID,
         input_dataclip_id: uuid.UUID | None,
         task_run_id: uuid.UUID | None,
+        attempt: int = 1,
     ) -> None:
         """Open a step row, or raise RunHandedBack if the run is no longer ours."""
         now = utcnow()
@@ -86,6 +87,7 @@ class RunRecorder:
             "id": step_id,
             "run_id": self.run_id,
             "job_id": job_id,
+            "attempt": attempt,
             "input_dataclip_id": input_dataclip_id,
             "prefect_task_run_id": task_run_id,
             "started_at": now,
@@ -101,11 +103,13 @@ class RunRecorder:
         columns = list(values)
         chosen = select(*[literal(values[c], _STEPS.c[c].type).label(c) for c in columns])
         with _step_scope() as session:
-            # On the connection: the ORM's execute reports no rowcount for INSERT ... SELECT.
-            result = session.connection().execute(
-                insert(_STEPS).from_select(columns, chosen.where(held))  # type: ignore[arg-type]
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            # RETURNING, not rowcount: psycopg may report -1 for INSERT ... SELECT.
+            opened = session.execute(
+                insert(_STEPS)
+                .from_select(columns, chosen.where(held))  # type: ignore[arg-type]
+                .returning(_STEPS.c.id)
+            ).first()
+            if opened is None:
                 raise RunHandedBack(f"run {self.run_id} is no longer held by {self.holder}")
 
     def finish_step(

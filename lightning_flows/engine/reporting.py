@@ -37,6 +37,14 @@ class StepReporter(Protocol[H]):
         """The step ended with `exit_reason`."""
         ...
 
+    def retry(self, handle: H, message: str | None, delay: float) -> None:
+        """An attempt failed; the next one starts in `delay` seconds."""
+        ...
+
+    def rerun(self, handle: H) -> None:
+        """The next attempt of the same step starts."""
+        ...
+
     def log(self, lines: list[LogLineTuple], task_run_id: uuid.UUID | None = None) -> None:
         """Forward the run's (or a step's) log lines."""
         ...

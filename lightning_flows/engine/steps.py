@@ -14,6 +14,7 @@ from adaptor_tasks.models import ExitReason
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.node_runtime import get_pool, installed_adaptor
+from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.scrubber import Scrubber, secret_values
 from lightning_flows.credentials.usage import configuration_for
 from lightning_flows.engine.context import RunContext
@@ -67,10 +68,62 @@ class RunExecutor:
     def _execute(
         self, step: PlanStep, state: dict[str, Any], input_dataclip_id: uuid.UUID | None
     ) -> StepOutcome:
-        step_row_id = uuid.uuid4()
-        task_run = self.reporter.prepare(step.name, step.id, step_row_id)
-        self.recorder.start_step(step_row_id, uuid.UUID(step.id), input_dataclip_id, task_run.id)
-        self.reporter.announce(task_run)
+        """Run a step, again while its retry policy says so: each attempt is a step row
+        and a run of the same Prefect task run; the last attempt is the step's result."""
+        policy, attempt = step.retry, 1
+        task_run = self.reporter.prepare(step.name, step.id, uuid.uuid4())
+        while True:
+            step_row_id = uuid.uuid4()
+            self.recorder.start_step(
+                step_row_id, uuid.UUID(step.id), input_dataclip_id, task_run.id, attempt
+            )
+            if attempt == 1:
+                self.reporter.announce(task_run)
+            else:
+                self.reporter.rerun(task_run)
+            result = self._attempt(step, state)
+            reason = str(result.exit_reason)
+            retry = policy.should_retry(reason, attempt)
+            lines = [
+                (e.timestamp, e.level, e.source, self.scrubber.text(e.message)) for e in result.logs
+            ]
+            message = self.scrubber.text(result.error_message) if result.error_message else None
+            delay = policy.delay_before(attempt + 1)
+            if retry:
+                lines.append(
+                    (
+                        utcnow(),
+                        "warn",
+                        "R/T",
+                        f"Attempt {attempt} of {policy.max_attempts} ended {reason}: "
+                        f"trying again in {delay:g} s",
+                    )
+                )
+            dataclip_id = self.recorder.finish_step(
+                step_row_id,
+                exit_reason=reason,
+                error_type=result.error_type,
+                error_message=message,
+                output=result.state,
+                logs=lines,
+            )
+            self.reporter.log(lines, task_run.id)
+            summary = f"{result.error_type}: {message}" if result.error_type else None
+            if not retry:
+                self.reporter.finish(task_run, reason, summary)
+                self._outputs[step.id] = dataclip_id
+                return StepOutcome(reason, result.state, result.error_type, message)
+            self.reporter.retry(task_run, summary, delay)
+            self._wait(delay)
+            attempt += 1
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep before a retry; a worker stopping meanwhile hands the run back."""
+        if seconds > 0 and self.lease.revoked.wait(seconds):
+            raise RunHandedBack(f"run {self.ctx.run_id} was handed back before a retry")
+        self.lease.before_step(self.ctx.run_id, self.recorder.holder)
+
+    def _attempt(self, step: PlanStep, state: dict[str, Any]) -> StepResult:
         try:
             result = self._run_in_node(step, state)
         except AdaptorTasksError as exc:
@@ -81,26 +134,7 @@ class RunExecutor:
             result = _failed(ExitReason.EXCEPTION, type(exc).__name__, exc)
         if result.error_message and result.error_line and "line" not in result.error_message:
             result.error_message = f"{result.error_message} (line {result.error_line})"
-        lines = [
-            (e.timestamp, e.level, e.source, self.scrubber.text(e.message)) for e in result.logs
-        ]
-        message = self.scrubber.text(result.error_message) if result.error_message else None
-        dataclip_id = self.recorder.finish_step(
-            step_row_id,
-            exit_reason=str(result.exit_reason),
-            error_type=result.error_type,
-            error_message=message,
-            output=result.state,
-            logs=lines,
-        )
-        self.reporter.log(lines, task_run.id)
-        self.reporter.finish(
-            task_run,
-            str(result.exit_reason),
-            f"{result.error_type}: {message}" if result.error_type else None,
-        )
-        self._outputs[step.id] = dataclip_id
-        return StepOutcome(str(result.exit_reason), result.state, result.error_type, message)
+        return result
 
     def _run_in_node(self, step: PlanStep, state: dict[str, Any]) -> StepResult:
         adaptor = installed_adaptor(step.adaptor)
@@ -118,8 +152,12 @@ class RunExecutor:
                 adaptor=adaptor,
                 state=state,
                 name=step.name,
-                timeout_s=get_settings().step_timeout_seconds,
+                timeout_s=min(
+                    self.ctx.step_timeout_seconds or float("inf"),
+                    get_settings().step_timeout_seconds,
+                ),
                 cache_key=str(self.ctx.run_id),
+                state_limit_bytes=self.ctx.state_limit_bytes,
             )
         )
 

@@ -39,6 +39,7 @@ from lightning_flows.engine.prefect.flow_runs import drive_flow_run
 from lightning_flows.engine.prefect.mirror import mirror_in_prefect
 from lightning_flows.engine.recovery import sweep_lost_runs
 from lightning_flows.engine.wakeup import RunSignal
+from lightning_flows.maintenance import deployment as maintenance
 from lightning_flows.runs import takeover, workers
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_runs, release_claims
@@ -93,6 +94,9 @@ class Worker:
         heart.start()
         # Start the Node processes now, not on the first run (1.5-2.5 s each).
         threading.Thread(target=get_pool().warm_up, name="node-warm-up", daemon=True).start()
+        threading.Thread(
+            target=maintenance.keep_deployed, args=(self.stopping,), name="maintenance", daemon=True
+        ).start()
         try:
             self._loop()
         finally:
@@ -247,6 +251,8 @@ class Worker:
         flow_runs = prefect_worker.due_flow_runs(free)
         started = 0
         for flow_run in flow_runs:
+            if maintenance.start_if_maintenance(flow_run):
+                continue
             ours, run_id = self._run_of(flow_run)
             if not ours:
                 continue

@@ -50,6 +50,13 @@ class Project(SQLModel, table=True):
     dataclip_retention_days: int | None = None
     requires_mfa: bool = False
     concurrency: int | None = None
+    # Usage limits, set by a superuser (None: the instance default; limits/service.py).
+    run_limit_per_month: int | None = None
+    max_concurrent_runs: int | None = None
+    # Per-run limits within the instance maxima (None: the instance setting).
+    step_timeout_seconds: int | None = None
+    step_memory_limit_mb: int | None = None
+    state_limit_bytes: int | None = None
     scheduled_deletion_at: datetime | None = timestamp()
     inserted_at: datetime = created_at()
     updated_at: datetime = created_at()

@@ -32,10 +32,30 @@ class ProjectUpdate(BaseModel):
     dataclip_retention_days: int | None = Field(default=None, ge=1)
     requires_mfa: bool | None = None
     concurrency: int | None = Field(default=None, ge=1)
+    run_limit_per_month: int | None = Field(
+        default=None, ge=1, description="Superuser only. Runs per calendar month (UTC)."
+    )
+    max_concurrent_runs: int | None = Field(
+        default=None, ge=1, description="Superuser only. Runs of this project executing at once."
+    )
+    step_timeout_seconds: int | None = Field(
+        default=None, ge=1, description="Per step, up to the instance's limit."
+    )
+    step_memory_limit_mb: int | None = Field(
+        default=None, ge=32, description="Per step, up to the instance's limit."
+    )
+    state_limit_bytes: int | None = Field(
+        default=None, ge=1024, description="Largest state a step may return, up to the instance's."
+    )
 
 
 class ProjectPublic(ProjectBase):
     id: uuid.UUID
+    run_limit_per_month: int | None = None
+    max_concurrent_runs: int | None = None
+    step_timeout_seconds: int | None = None
+    step_memory_limit_mb: int | None = None
+    state_limit_bytes: int | None = None
     inserted_at: datetime
     updated_at: datetime
 

@@ -14,6 +14,8 @@ from lightning_flows.audit import service as audit
 from lightning_flows.core.errors import Conflict, InvalidInput, NotFound
 from lightning_flows.core.models import touch
 from lightning_flows.core.pagination import Page, PageParams, paginate
+from lightning_flows.limits.policy import check_limit_changes
+from lightning_flows.limits.service import forget as forget_limits
 from lightning_flows.projects.models import Project, ProjectUser, Role
 from lightning_flows.projects.purge import purge_history
 from lightning_flows.projects.schemas import (
@@ -56,12 +58,14 @@ def update_project(
 ) -> Project:
     project = get_project(session, project_id)
     changes = data.model_dump(mode="json", exclude_unset=True)
+    check_limit_changes(changes, actor)
     before = {k: getattr(project, k) for k in changes}
     for key, value in changes.items():
         setattr(project, key, value)
     touch(project)
     audit.record(session, "updated", "project", project.id, actor.id, before=before, after=changes)
     session.commit()
+    forget_limits(project.id)
     return project
 
 

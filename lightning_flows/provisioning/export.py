@@ -11,7 +11,7 @@ from lightning_flows.accounts.models import User
 from lightning_flows.credentials.models import Credential, ProjectCredential
 from lightning_flows.projects.models import Project
 from lightning_flows.provisioning.extras import project_extras
-from lightning_flows.provisioning.spec import hyphenate
+from lightning_flows.provisioning.spec import hyphenate, retry_extension
 from lightning_flows.provisioning.state import KeyAllocator, credential_key, spec_from_state
 from lightning_flows.provisioning.yamlio import dump_yaml
 from lightning_flows.workflows import service as workflows
@@ -68,6 +68,7 @@ def workflow_state(wf: WorkflowPublic, hints: KeyHints | None = None) -> dict[st
             "adaptor": job.adaptor_requested or job.adaptor,  # as written; snapshots pin
             "body": job.body,
             "project_credential_id": _str(job.project_credential_id),
+            **retry_extension(job),
         }
     triggers, trig_key_of = {}, {}
     for trig in wf.triggers:

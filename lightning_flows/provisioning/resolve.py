@@ -131,6 +131,7 @@ class GraphResolver:
                 )
             if "credential" in given:
                 values["project_credential_id"] = self._credential(spec.credential, loc)
+            values.update(spec.retry_settings())
             jobs[job_id] = JobDoc(**{**values, "id": job_id})
             self.job_ids[key] = job_id
             self.plan.locs[job_id], self.plan.hints[job_id] = loc, key

@@ -24,6 +24,19 @@ from lightning_flows.core.errors import InvalidInput
 from lightning_flows.workflows.models import ConditionType, TriggerType, WebhookReply
 from lightning_flows.workflows.schemas import KafkaConfiguration, WebhookResponseConfig
 
+RETRY_FIELDS = ("max_attempts", "retry_delay_seconds", "retry_backoff", "retry_on_kill")
+_RETRY_DEFAULTS = {"max_attempts": 1, "retry_delay_seconds": 0, "retry_backoff": 1.0}
+
+
+def retry_extension(job: Any) -> dict[str, Any]:
+    """A job's retry settings that differ from the defaults (for exported specs)."""
+    get = job.get if isinstance(job, dict) else lambda k: getattr(job, k, None)
+    return {
+        k: get(k)
+        for k in RETRY_FIELDS
+        if get(k) is not None and get(k) != _RETRY_DEFAULTS.get(k, False)
+    }
+
 
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -51,6 +64,15 @@ class JobSpec(_Item):
     project_credential_id: uuid.UUID | None = None
     enabled: bool | None = Field(default=None, description="Accepted from old specs; unused.")
     keychain_credential_id: uuid.UUID | None = None
+    # Extension fields (automatic retries; OpenFn's own tools ignore them).
+    max_attempts: int | None = Field(default=None, ge=1, le=10)
+    retry_delay_seconds: int | None = Field(default=None, ge=0, le=3600)
+    retry_backoff: float | None = Field(default=None, ge=1.0, le=10.0)
+    retry_on_kill: bool | None = None
+
+    def retry_settings(self) -> dict[str, Any]:
+        """The retry extension fields this spec sets."""
+        return {k: v for k in RETRY_FIELDS if (v := getattr(self, k)) is not None}
 
     @field_validator("body", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from lightning_flows.provisioning.spec import hyphenate
+from lightning_flows.provisioning.spec import hyphenate, retry_extension
 
 Doc = dict[str, Any]
 _COLLECTIONS = ("jobs", "triggers", "edges")
@@ -75,6 +75,7 @@ def _workflow_spec(wf: Doc, cred_keys: dict[str, str]) -> Doc:
             "adaptor": j["adaptor"],
             "credential": cred_keys.get(j.get("project_credential_id") or ""),
             "body": j.get("body", ""),
+            **retry_extension(j),
         }
         for key, j in sorted(wf.get("jobs", {}).items())
     }

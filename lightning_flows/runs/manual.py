@@ -8,6 +8,7 @@ from typing import Any, Literal
 from sqlmodel import Session
 
 from lightning_flows.core.errors import InvalidInput, NotFound
+from lightning_flows.limits import service as limits
 from lightning_flows.runs.models import Dataclip, DataclipType, Run, Step, WorkOrder
 from lightning_flows.runs.rows import Priority
 from lightning_flows.runs.service import Enqueued, add_run, create_work_order
@@ -43,8 +44,22 @@ def enqueue_manual(
         raise InvalidInput("Give either a 'body' or a 'dataclip_id' as the run's input.")
     snapshot = workflows.latest_snapshot(session, workflow.id)
     trigger_id, job_id = (None, start_job_id) if start_job_id else default_start(snapshot)
-    if dataclip_id is not None:
-        clip = _usable_dataclip(session, dataclip_id, workflow.project_id)
+    clip = _usable_dataclip(session, dataclip_id, workflow.project_id) if dataclip_id else None
+    with limits.slot(workflow.project_id):  # refused past the monthly limit
+        return _create(session, workflow, snapshot, body, clip, trigger_id, job_id, user_id)
+
+
+def _create(
+    session: Session,
+    workflow: Workflow,
+    snapshot: WorkflowSnapshot,
+    body: Any,
+    clip: Dataclip | None,
+    trigger_id: uuid.UUID | None,
+    job_id: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+) -> Enqueued:
+    if clip is not None:
         return create_work_order(
             session,
             workflow=workflow,
@@ -106,16 +121,17 @@ def retry_from_step(
                 'the workflow: retry from another step, or replay it with "version": "original".'
             )
         snapshot_id = snapshot.id
-    run = add_run(
-        session,
-        work_order_id=work_order.id,
-        snapshot_id=snapshot_id,
-        job_id=step.job_id,
-        dataclip_id=step.input_dataclip_id,
-        created_by_id=user_id,
-        priority=Priority.IMMEDIATE,
-    )
-    session.commit()
+    with limits.slot(work_order.project_id):  # refused past the monthly limit
+        run = add_run(
+            session,
+            work_order_id=work_order.id,
+            snapshot_id=snapshot_id,
+            job_id=step.job_id,
+            dataclip_id=step.input_dataclip_id,
+            created_by_id=user_id,
+            priority=Priority.IMMEDIATE,
+        )
+        session.commit()
     return run
 
 

@@ -117,6 +117,7 @@ class Step(SQLModel, table=True):
     id: uuid.UUID = uuid_pk()
     run_id: uuid.UUID = fk("runs.id")
     job_id: uuid.UUID
+    attempt: int = Field(default=1, description="1 for the first attempt of the job's step.")
     exit_reason: str | None = Field(default=None, max_length=16)
     error_type: str | None = Field(default=None, max_length=255)
     error_message: str | None = Field(default=None, max_length=10_000)

@@ -11,6 +11,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -55,13 +56,21 @@ _STEP_ORDER = (
 )
 
 
-def _job_names(snapshot: WorkflowSnapshot | None) -> dict[str, str | None]:
+def _job_names(snapshot: WorkflowSnapshot | None) -> dict[str, dict[str, Any]]:
+    """The snapshot's jobs by id (their name and retry settings)."""
     jobs = (snapshot.document.get("jobs") or []) if snapshot else []
-    return {str(job.get("id")): job.get("name") for job in jobs}
+    return {str(job.get("id")): job for job in jobs}
 
 
-def _step_public(step: Step, names: dict[str, str | None]) -> StepPublic:
-    return StepPublic.model_validate({**step.model_dump(), "job_name": names.get(str(step.job_id))})
+def _step_public(step: Step, jobs: dict[str, dict[str, Any]]) -> StepPublic:
+    job = jobs.get(str(step.job_id)) or {}
+    return StepPublic.model_validate(
+        {
+            **step.model_dump(),
+            "job_name": job.get("name"),
+            "max_attempts": max(int(job.get("max_attempts") or 1), step.attempt),
+        }
+    )
 
 
 def run_detail(session: Session, run: Run, work_order: WorkOrder) -> RunDetail:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
+from lightning_flows.limits.service import concurrency_limit
 from lightning_flows.projects.models import Project
 from lightning_flows.runs.models import Run, WorkOrder
 from lightning_flows.runs.states import RunState
@@ -58,7 +59,7 @@ class ClaimedRun:
 
 def _candidates(session: Session, scan: int) -> list[Any]:
     query = (
-        select(  # type: ignore[call-overload]
+        select(  # type: ignore[call-overload, misc]
             Run.id,
             Run.work_order_id,
             Run.prefect_flow_run_id,
@@ -68,6 +69,7 @@ def _candidates(session: Session, scan: int) -> list[Any]:
             Workflow.prefect_deployment_id,
             Workflow.concurrency,
             Project.concurrency,
+            Project.max_concurrent_runs,
         )
         .join(WorkOrder, WorkOrder.id == Run.work_order_id)  # type: ignore[arg-type]
         .join(Workflow, Workflow.id == WorkOrder.workflow_id)  # type: ignore[arg-type]
@@ -83,7 +85,8 @@ def claim_runs(session: Session, limit: int, worker_name: str, scan: int = 200) 
     """Claim up to `limit` available runs, in priority order, that their workflow's
     and project's concurrency limits allow now (one transaction, committed)."""
     candidates = _candidates(session, scan)
-    if any(row[7] is not None or row[8] is not None for row in candidates):
+    project_limits = {row[4]: concurrency_limit(row[8], row[9]) for row in candidates}
+    if any(row[7] is not None or project_limits[row[4]] is not None for row in candidates):
         if session.get_bind().dialect.name == "postgresql":
             # Limits are counted across workers: one claimer at a time.
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
@@ -93,7 +96,7 @@ def claim_runs(session: Session, limit: int, worker_name: str, scan: int = 200) 
     chosen: list[ClaimedRun] = []
     for row in candidates:
         run_id, work_order_id, flow_run_id, workflow_id, project_id, name, deployment_id = row[:7]
-        wf_limit, project_limit = row[7], row[8]
+        wf_limit, project_limit = row[7], project_limits[project_id]
         if wf_limit is not None and by_workflow[workflow_id] >= wf_limit:
             continue
         if project_limit is not None and by_project[project_id] >= project_limit:

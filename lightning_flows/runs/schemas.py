@@ -18,6 +18,8 @@ class StepPublic(BaseModel):
     id: uuid.UUID
     job_id: uuid.UUID
     job_name: str | None
+    attempt: int = 1
+    max_attempts: int = Field(default=1, description="The attempts the job's retries allow.")
     exit_reason: ExitReason | None
     error_type: str | None
     error_message: str | None

@@ -3,8 +3,8 @@
 POST answers 200 `{work_order_id, run_id}` once the request is durably stored
 (or 201 with the run's final state for `after_completion` triggers). Errors:
 401 credentials required, 404 unknown path or wrong credentials, 403 trigger
-disabled, 413 body too large, 415/422 body unusable, 429 rate limited, 503
-database unavailable.
+disabled, 413 body too large, 415/422 body unusable, 429 rate limited or the
+project's monthly run limit reached, 503 database unavailable.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from lightning_flows.core.config import get_settings
+from lightning_flows.core.errors import LimitExceeded
+from lightning_flows.limits import service as limits
 from lightning_flows.runs import intake
 from lightning_flows.webhooks import auth, reply
 from lightning_flows.webhooks.answers import (
@@ -42,6 +44,7 @@ from lightning_flows.webhooks.ratelimit import TriggerRateLimiter
 log = logging.getLogger(__name__)
 _PREFLIGHT = Answer(204, [*CORS, (b"access-control-max-age", b"600")])
 _limiter: TriggerRateLimiter | None = None
+_RETRY_SOON = {"Retry-After": "5"}
 
 
 def _rate_limiter() -> TriggerRateLimiter:
@@ -112,11 +115,21 @@ async def receive(request: WebhookRequest, key: str) -> Answer:
         checked(metadata["query_params"], "query")
     except BodyError as exc:
         return error(exc.status, exc.message)
+    month = None
+    if not limits.known_unlimited(target.project_id):
+        try:  # the monthly allowance: a slot is taken before anything is stored
+            month = await run_in_threadpool(limits.take_slot, target.project_id)
+        except LimitExceeded as exc:
+            return error(429, exc.message, {"Retry-After": str(exc.retry_after)})
+        except OperationalError:
+            return error(503, "The database is unavailable; try again shortly.", _RETRY_SOON)
     try:
         work_order_id, run_id = await intake.get_writer().accept(target, body, metadata)
     except intake.IntakeRefused as exc:
+        await run_in_threadpool(limits.give_back, target.project_id, month)
         return error(422, f"The request could not be stored as sent (nothing was stored): {exc}")
     except intake.IntakeUnavailable:
+        await run_in_threadpool(limits.give_back, target.project_id, month)
         log.exception("intake could not store a request for trigger %s", target.trigger_id)
         return error(
             503,

@@ -76,7 +76,10 @@ class Workflow(SQLModel, table=True):
 
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
-    __table_args__ = (UniqueConstraint("workflow_id", "name", name="uq_jobs_workflow_name"),)
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "name", name="uq_jobs_workflow_name"),
+        CheckConstraint("max_attempts BETWEEN 1 AND 10", name="ck_jobs_max_attempts"),
+    )
 
     id: uuid.UUID = uuid_pk()
     workflow_id: uuid.UUID = fk("workflows.id")
@@ -91,6 +94,11 @@ class Job(SQLModel, table=True):
     project_credential_id: uuid.UUID | None = fk(
         "project_credentials.id", ondelete="SET NULL", nullable=True
     )
+    # Automatic retries of a failed step (engine/retries.py).
+    max_attempts: int = 1
+    retry_delay_seconds: int = 0
+    retry_backoff: float = 1.0
+    retry_on_kill: bool = False
     inserted_at: datetime = created_at()
     updated_at: datetime = created_at()
 

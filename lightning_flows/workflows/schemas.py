@@ -58,6 +58,18 @@ class JobDoc(BaseModel):
     adaptor_requested: str | None = Field(
         default=None, max_length=255, description="The adaptor as a spec wrote it (`@latest`)."
     )
+    max_attempts: int = Field(
+        default=1, ge=1, le=10, description="Attempts of a failing step (1: no retries)."
+    )
+    retry_delay_seconds: int = Field(
+        default=0, ge=0, le=3600, description="Wait before the second attempt."
+    )
+    retry_backoff: float = Field(
+        default=1.0, ge=1.0, le=10.0, description="Each further wait is the last one times this."
+    )
+    retry_on_kill: bool = Field(
+        default=False, description="Also retry a step killed by its time or memory limit."
+    )
 
 
 class TriggerDoc(BaseModel):

@@ -84,6 +84,8 @@ def test_run_shows_steps_in_order_named_from_the_snapshot(
         "id": str(second.id),
         "job_id": str(load.id),
         "job_name": "Load",
+        "attempt": 1,
+        "max_attempts": 1,
         "exit_reason": "fail",
         "error_type": "RuntimeError",
         "error_message": "boom",

@@ -19,6 +19,7 @@ from lightning_flows.credentials.models import (
     TriggerWebhookAuthMethod,
     WebhookAuthMethod,
 )
+from lightning_flows.limits.policy import effective_run_limits
 from lightning_flows.runs.models import Dataclip, Run, Step, WorkOrder
 from lightning_flows.workflows.schemas import WorkflowPublic
 from ui_extension.builder.access import Access, run_url
@@ -195,6 +196,7 @@ def builder_data(
         "auth_methods": auth_methods(session, project_id),
         "trigger_auth": trigger_auth(session, trigger_ids),
         "webhook_base": f"{base_url.rstrip('/')}/i/",
+        "run_limits": effective_run_limits(access.project),
         "last_steps": last_steps,
         "inputs": inputs,
         "base_path": f"/projects/{project_id}/builder",

@@ -12,6 +12,7 @@ from ui_extension.pages import (
     credentials,
     formatting,  # noqa: F401  (registers the template filters)
     history,
+    limits_settings,
     project_code,
     projects,
     runs,
@@ -19,5 +20,14 @@ from ui_extension.pages import (
 )
 
 router = APIRouter()
-for module in (projects, history, runs, credentials, settings, project_code, admin):
+for module in (
+    projects,
+    history,
+    runs,
+    credentials,
+    settings,
+    limits_settings,
+    project_code,
+    admin,
+):
     router.include_router(module.router)

@@ -15,6 +15,7 @@ from lightning_flows.accounts.models import User
 from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.pagination import PageParams
+from lightning_flows.limits import service as limits
 from lightning_flows.projects import service as projects
 from lightning_flows.projects.models import ProjectUser
 from lightning_flows.projects.schemas import ProjectCreate
@@ -115,5 +116,6 @@ def dashboard(
         workflows=workflows,
         failed_url=failed_url,
         history_url=history_url,
+        usage=limits.usage(db, access.project),
     )
     return render(request, "pages/dashboard.html", context, user=user)

@@ -21,6 +21,8 @@ from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.errors import DomainError, InvalidInput
 from lightning_flows.credentials.models import WebhookAuthType
+from lightning_flows.limits.policy import instance_maxima
+from lightning_flows.maintenance.preview import preview as retention_preview
 from lightning_flows.projects import service as projects
 from lightning_flows.projects.models import RetentionPolicy, Role
 from lightning_flows.projects.schemas import MemberCreate, MemberUpdate, ProjectUpdate
@@ -78,6 +80,8 @@ def settings_page(
         triggers=webhook_triggers(db, project_id),
         webhook_base=f"{(get_settings().base_url or str(request.base_url)).rstrip('/')}/i/",
         notice=DONE.get(request.query_params.get("done", "")),
+        retention=retention_preview(db, access.project),
+        instance_limits=instance_maxima(),
         **extra,
     )
     return render(request, "pages/settings.html", context, user=user, status_code=status)

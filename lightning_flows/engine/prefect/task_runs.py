@@ -21,7 +21,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.events import Event
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
-from prefect.states import Completed, Crashed, Failed, Running, State
+from prefect.states import AwaitingRetry, Completed, Crashed, Failed, Retrying, Running, State
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,27 @@ class TaskRunReporter:
         handle.task_run.state = state
         self._emit(handle, before, state)
 
+    def retry(self, handle: StepTaskRun, message: str | None, delay: float) -> None:
+        """A failed attempt: the task run waits (`AwaitingRetry`), as Prefect's own do."""
+        before = handle.task_run.state
+        assert before is not None  # noqa: S101 (set by start)
+        state: State[Any] = AwaitingRetry(
+            scheduled_time=_later(before.timestamp, delay), message=message
+        )
+        state.timestamp = _later(before.timestamp, 0)
+        handle.task_run.state = state
+        self._emit(handle, before, state)
+
+    def rerun(self, handle: StepTaskRun) -> None:
+        """The next attempt of the same task run starts (`Retrying`, run count + 1)."""
+        before = handle.task_run.state
+        assert before is not None  # noqa: S101 (set by retry)
+        state: State[Any] = Retrying()
+        state.timestamp = max(state.timestamp, _later(before.timestamp, 0))
+        handle.task_run.run_count += 1
+        handle.task_run.state = state
+        self._emit(handle, before, state)
+
     def log(
         self,
         lines: list[tuple[datetime, str, str, str]],
@@ -206,6 +227,11 @@ def _state_payload(state: State[Any]) -> dict[str, Any]:
             exclude={"flow_run_id", "task_run_id"},
         ),
     }
+
+
+def _later(timestamp: datetime, seconds: float) -> datetime:
+    """A moment after `timestamp`: state timestamps must increase."""
+    return max(datetime.now(UTC), timestamp) + timedelta(seconds=seconds, microseconds=1)
 
 
 def _aware(timestamp: datetime) -> datetime:

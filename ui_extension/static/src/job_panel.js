@@ -5,6 +5,7 @@ import { javascript } from "@codemirror/lang-javascript";
 import { EditorState } from "@codemirror/state";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { h, field, select, shown } from "./dom.js";
+import { retryFields } from "./retry_fields.js";
 
 export function splitAdaptor(spec) {
   const at = spec.indexOf("@", spec.startsWith("@") ? 1 : 0);
@@ -73,6 +74,7 @@ export function jobPanel(inspector, job) {
     const credential = credentials.find((c) => c.id === job.project_credential_id);
     parts.push(shown("Adaptor", job.adaptor), shown("Credential", credential ? credential.name : job.project_credential_id ? "(not visible to you)" : "None"));
   }
+  parts.push(...retryFields(store, job, editable));
   const editorBox = h("div", { class: "editor" });
   const codeLabel = h("h3", { id: `code-${job.id}` }, "Code");
   parts.push(codeLabel, editorBox);

@@ -78,6 +78,7 @@ export class Store {
     const job = {
       id: uuid(), name: this.uniqueName("Job"), adaptor: "@openfn/language-common@latest",
       body: "fn(state => state);\n", project_credential_id: null,
+      max_attempts: 1, retry_delay_seconds: 0, retry_backoff: 1, retry_on_kill: false,
     };
     this.doc.jobs.push(job);
     if (parentId) this.addEdge(parentId, job.id, false);

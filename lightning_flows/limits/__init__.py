@@ -1,0 +1,1 @@
+"""Usage limits: runs per calendar month and concurrent runs, per project."""

@@ -1,0 +1,1 @@
+"""The platform's own maintenance: data retention, run as scheduled Prefect flows."""
