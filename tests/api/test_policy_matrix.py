@@ -477,6 +477,9 @@ ROUTES: dict[tuple[str, str], Case] = {
         path=P,
         form=lambda w, r: {"name": "renamed", "retention_policy": "retain_all"},
     ),
+    ("POST", "/projects/{project_id}/settings/limits"): Case(
+        project(ADMINS), page=True, path=P, form=lambda w, r: {"step_timeout_seconds": "60"}
+    ),
     ("POST", "/projects/{project_id}/settings/delete"): Case(
         project(OWNER), page=True, path=P, form=lambda w, r: {"confirm_name": "not its name"}
     ),

@@ -190,6 +190,8 @@ def test_work_orders_list_with_runs_newest_first(
         "inserted_at",
         "started_at",
         "finished_at",
+        "version",
+        "latest_version",
     }
     paged = client.get(url, params={"page": 2, "page_size": 1}, headers=auth).json()
     assert paged["total"] == 2 and [wo["id"] for wo in paged["items"]] == [str(older.work_order.id)]

@@ -78,6 +78,10 @@ def provision(
     )
 
 
+# A YAML body is described by what it parses to: the spec, a mapping (project.yaml).
+_SPEC_SCHEMA = {"type": "object", "description": "The project's spec, as project.yaml"}
+
+
 @router.post("/preview", response_model=ProjectDiff, openapi_extra=_DOCUMENT_BODY)
 def preview(
     session: SessionDep, user: CurrentUser, document: Document, project_id: ProjectIdQuery = None
@@ -89,7 +93,7 @@ def preview(
 @router.get(
     "/yaml",
     response_class=Response,
-    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"application/yaml": {"schema": _SPEC_SCHEMA}}}},
 )
 def project_yaml(
     session: SessionDep,
@@ -106,7 +110,7 @@ def project_yaml(
 @router.get(
     "/{project_id}.yaml",
     response_class=Response,
-    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"application/yaml": {"schema": _SPEC_SCHEMA}}}},
 )
 def project_yaml_by_path(session: SessionDep, user: CurrentUser, project_id: uuid.UUID) -> Response:
     """The spec as YAML at Lightning's newer address (`/api/provision/{id}.yaml`)."""
