@@ -73,7 +73,9 @@ workflows:
 def test_project_yaml_carries_retries_as_extension_fields(client: TestClient, auth: dict) -> None:
     created = provision_yaml(client, auth, PROJECT_YAML)
     assert created.status_code == 201, created.text
-    exported = client.get("/api/provision/yaml", params={"id": created.json()["data"]["id"]}, headers=auth)
+    exported = client.get(
+        "/api/provision/yaml", params={"id": created.json()["data"]["id"]}, headers=auth
+    )
     jobs = yaml.safe_load(exported.text)["workflows"]["flaky"]["jobs"]
     assert {k: jobs["send"][k] for k in RETRIES} == RETRIES
     assert not set(RETRIES) & set(jobs["plain"]), "defaults are left out: plain OpenFn specs"
