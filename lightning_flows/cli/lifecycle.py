@@ -98,7 +98,8 @@ class WorkerStop:
         """Wait for the worker thread during the grace period. If it still runs steps
         then, wait until it has handed their runs back (4 s more at most: a step ended
         before that would crash its run), end those steps by killing their Node processes
-        and wait 1 s more. False if the thread still runs after all that."""
+        and wait for the thread until then (1 s at least). False if it still runs after all
+        that."""
         self.begin()
         if self.thread is None:
             return True
@@ -111,7 +112,8 @@ class WorkerStop:
         if self.thread.is_alive():
             log.warning("the worker is still busy after the grace period: ending its steps")
             close_node_pool()  # steps end now, their threads unwind
-            self.thread.join(timeout=1.0)
+            # What is left is bookkeeping (Prefect states, the worker's own row): let it end.
+            self.thread.join(timeout=max(1.0, last_resort - time.monotonic()))
         return not self.thread.is_alive()
 
     def _holds_runs(self) -> bool:

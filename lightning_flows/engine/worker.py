@@ -161,12 +161,12 @@ class Worker:
             for lease in self._leases.values():
                 lease.revoked.set()
         log.warning("handed back %d run(s) still in a step", len(held))
-        mirror_in_prefect(handed)
-        # The steps still in Node cannot finish in time: end their processes (the pool
-        # starts new ones on demand, should anything still ask).
+        # The steps still in Node cannot finish in time: end their processes now (the pool
+        # starts new ones on demand, should anything still ask), then tell Prefect.
         from lightning_flows.core.node_runtime import shutdown_pool
 
         shutdown_pool()
+        mirror_in_prefect(handed)
 
     def _heartbeats(self) -> None:
         while not self._heartbeat_stop.wait(self.heartbeat_interval):
