@@ -41,7 +41,7 @@ class AlreadyRunning(Exception):
         )
         text = "Lightning Flows is already running on this data directory"
         text += f" ({details})" if details else ""
-        if isinstance(pid, int) and not _alive(pid):
+        if isinstance(pid, int) and not process_exists(pid):
             return (
                 f"{text}; that process has exited but its Prefect server is still stopping."
                 " Try again in a moment."
@@ -99,7 +99,8 @@ def _read(fd: int) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _alive(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether a process of that id exists (it may be another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -6,12 +6,12 @@ same heartbeats go to Prefect's work pool for its UI (engine/prefect_worker.py).
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from lightning_flows.core.instance_lock import process_exists
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.runs.models import WorkerRecord
 
@@ -73,15 +73,7 @@ def declare_dead_neighbours(session: Session, hostname: str, me: str) -> list[st
 
 
 def _process_exists(pid: int) -> bool:
-    if pid <= 0:
-        return True  # unknown: leave it to the heartbeat limit
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid <= 0 or process_exists(pid)  # pid 0: unknown, left to the heartbeat limit
 
 
 def list_workers(session: Session) -> list[WorkerRecord]:

@@ -19,15 +19,14 @@ from sqlmodel import Session, col, select
 from lightning_flows.cli import lifecycle
 from lightning_flows.cli.lifecycle import Interrupted, StopSignals, stop_worker
 from lightning_flows.core import instance_lock
-from lightning_flows.engine.prefect.server import free_port
 from lightning_flows.runs.models import Run, Step
 from tests import factories
 from tests.support.processes import (
     CLI,
     alive,
     descendants,
+    platform_environment,
     process,
-    scratch_database,
     wait_healthy,
 )
 
@@ -136,20 +135,12 @@ def test_stop_worker_gives_up_after_the_grace_period(monkeypatch: pytest.MonkeyP
 @pytest.fixture
 def platform_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment of an `up` with its own data dir, database, ports and embedded Prefect."""
-    with scratch_database(tmp_path) as database_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update(
-            {
-                "LIGHTNING_DATA_DIR": str(tmp_path / "data"),
-                "LIGHTNING_DATABASE_URL": database_url,
-                "LIGHTNING_PORT": str(free_port()),
-                "LIGHTNING_PREFECT_PORT": str(free_port()),
-                "LIGHTNING_SHUTDOWN_GRACE_SECONDS": str(GRACE),
-                "LIGHTNING_NODE_POOL_SIZE": "2",
-                "LIGHTNING_WORKER_CONCURRENCY": "4",
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            }
-        )
+    with platform_environment(
+        tmp_path,
+        LIGHTNING_SHUTDOWN_GRACE_SECONDS=str(GRACE),
+        LIGHTNING_NODE_POOL_SIZE="2",
+        LIGHTNING_WORKER_CONCURRENCY="4",
+    ) as env:
         yield env
 
 

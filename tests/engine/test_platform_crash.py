@@ -17,10 +17,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlmodel import Session, col, func, select
 
-from lightning_flows.engine.prefect.server import free_port
 from lightning_flows.runs.models import Run, Step
 from tests import factories
-from tests.support.processes import CLI, descendants, process, scratch_database, wait_healthy
+from tests.support.processes import CLI, descendants, platform_environment, process, wait_healthy
 
 pytestmark = pytest.mark.slow
 TOTAL, CONCURRENCY, KILL_AFTER = 400, 16, 150
@@ -30,20 +29,10 @@ STEP = "fn(async s => { await new Promise(r => setTimeout(r, 50)); return s; });
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
     """Environment of an `up` with its own data dir, database, ports and embedded Prefect."""
-    with scratch_database(tmp_path) as database_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update(
-            {
-                "LIGHTNING_DATA_DIR": str(tmp_path / "data"),
-                "LIGHTNING_DATABASE_URL": database_url,
-                "LIGHTNING_PORT": str(free_port()),
-                "LIGHTNING_PREFECT_PORT": str(free_port()),
-                "LIGHTNING_PREFECT_SYNC": "true",
-                "LIGHTNING_NODE_POOL_SIZE": "2",
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            }
-        )
-        yield env, database_url
+    with platform_environment(
+        tmp_path, LIGHTNING_PREFECT_SYNC="true", LIGHTNING_NODE_POOL_SIZE="2"
+    ) as env:
+        yield env, env["LIGHTNING_DATABASE_URL"]
 
 
 def _send(url: str, path: str, acknowledged: list[str], stop: threading.Event) -> None:

@@ -3,7 +3,6 @@ acknowledged before and after it all finish (the deployments are made again)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -13,14 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lightning_flows.engine.prefect.server import free_port
 from tests import factories
 from tests.support.processes import (
     CLI,
     descendants,
     kill_group_and_process,
+    platform_environment,
     process,
-    scratch_database,
     wait_healthy,
 )
 
@@ -32,21 +30,13 @@ FINAL = {"success", "failed", "crashed", "cancelled", "killed", "exception", "lo
 @pytest.fixture
 def platform_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """An `up` of its own: data dir, database, free ports, embedded Prefect, deployments."""
-    with scratch_database(tmp_path) as database_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update(
-            {
-                "LIGHTNING_DATA_DIR": str(tmp_path / "data"),
-                "LIGHTNING_DATABASE_URL": database_url,
-                "LIGHTNING_PORT": str(free_port()),
-                "LIGHTNING_PREFECT_PORT": str(free_port()),
-                "LIGHTNING_PREFECT_SYNC": "true",
-                "LIGHTNING_SHUTDOWN_GRACE_SECONDS": "5",
-                "LIGHTNING_NODE_POOL_SIZE": "1",
-                "LIGHTNING_WORKER_CONCURRENCY": "2",
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            }
-        )
+    with platform_environment(
+        tmp_path,
+        LIGHTNING_PREFECT_SYNC="true",
+        LIGHTNING_SHUTDOWN_GRACE_SECONDS="5",
+        LIGHTNING_NODE_POOL_SIZE="1",
+        LIGHTNING_WORKER_CONCURRENCY="2",
+    ) as env:
         yield env
 
 

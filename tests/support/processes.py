@@ -106,3 +106,25 @@ def scratch_database(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def platform_environment(tmp_path: Path, **settings: str) -> Iterator[dict[str, str]]:
+    """The environment of a platform subprocess (`up`) of its own: data dir, database
+    (`scratch_database`), free ports, an embedded Prefect server; `settings` adds or
+    overrides variables (e.g. `LIGHTNING_SHUTDOWN_GRACE_SECONDS="5"`)."""
+    from lightning_flows.engine.prefect.server import free_port
+
+    with scratch_database(tmp_path) as database_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+        env.update(
+            {
+                "LIGHTNING_DATA_DIR": str(tmp_path / "data"),
+                "LIGHTNING_DATABASE_URL": database_url,
+                "LIGHTNING_PORT": str(free_port()),
+                "LIGHTNING_PREFECT_PORT": str(free_port()),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                **settings,
+            }
+        )
+        yield env
