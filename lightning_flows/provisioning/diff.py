@@ -48,8 +48,7 @@ def capture(session: Session, project_id: uuid.UUID | None) -> dict[str, Any] | 
             str(wf.id): workflows.to_public(session, wf).model_dump(mode="json") for wf in live
         },
         "test_cases": {
-            str(wf.id): (wf.name, export_cases(session, wf.id).get("test_cases", {}))
-            for wf in live
+            str(wf.id): (wf.name, export_cases(session, wf.id).get("test_cases", {})) for wf in live
         },
     }
 
