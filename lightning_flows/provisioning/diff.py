@@ -85,12 +85,12 @@ def diff_projects(old: dict[str, Any] | None, new: dict[str, Any]) -> ProjectDif
 def _test_case_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     lines = []
     for wf_id, (wf_name, new) in after.items():
-        old = (before.get(wf_id) or ("", {}))[1]
+        old: dict[str, Any] = (before.get(wf_id) or ("", {}))[1]
         for key in sorted({*old, *new}):
             mark = "+" if key not in old else "-" if key not in new else "~"
             if mark == "~" and old[key] == new[key]:
                 continue
-            name = (new.get(key) or old.get(key))["name"]
+            name = (new.get(key) or old[key])["name"]
             lines.append(f'{mark} test case "{name}" of workflow "{wf_name}"')
     return lines
 
