@@ -105,7 +105,7 @@ def test_pick_a_named_input_and_run_one_step_with_unsaved_code(
     assert "tripled 15" in panel.locator("[data-step-logs]").inner_text()
     assert panel.locator("[data-step-exit]").get_attribute("data-step-exit") == "success"
     assert page.locator("#save-status").inner_text() == "Unsaved changes."
-    page.screenshot(path=str(SCREENSHOTS / "builder-run-step.png"))
+    panel.screenshot(path=str(SCREENSHOTS / "builder-run-step.png"))
     session.expire_all()
     assert session.get(Workflow, workflow.id).lock_version == 1  # nothing saved
 

@@ -14,25 +14,28 @@ function inputChoices(data) {
 
 function showResult(target, data) {
   const logs = (data.logs || []).map((l) => `${l.timestamp.slice(11, 23)} ${l.source} ${l.message}`).join("\n");
-  target.replaceChildren(
+  target.replaceChildren(...[
     h("p", { "data-step-exit": data.exit_reason }, `Exit: ${data.exit_reason}`, ` (${data.duration_ms} ms)`),
     data.error_message ? h("p", { class: "alert" }, data.error_type ? `${data.error_type}: ${data.error_message}` : data.error_message) : null,
     h("h4", {}, "Output"),
     h("pre", { class: "json", tabindex: 0, "data-step-output": "" }, data.output === null || data.output === undefined ? "(no output state)" : JSON.stringify(data.output, null, 2)),
     h("h4", {}, "Logs"),
-    h("pre", { class: "logs", tabindex: 0, "data-step-logs": "" }, logs || "(no log lines)"));
+    h("pre", { class: "logs", tabindex: 0, "data-step-logs": "" }, logs || "(no log lines)"),
+  ].filter(Boolean));
 }
 
 export function stepRun(store, job) {
   const data = store.data;
   if (!data.workflow_id || !data.permissions.run) return null;
   const choice = h("select", { id: uid("step-input") }, inputChoices(data));
-  const custom = h("textarea", { id: uid("step-body"), rows: 4, spellcheck: "false", hidden: true }, '{"data": {}}');
+  const custom = h("textarea", { id: uid("step-body"), rows: 4, spellcheck: "false" }, '{"data": {}}');
+  const customField = h("div", { class: "field" }, h("label", { for: custom.id }, "Custom input (JSON state)"), custom);
   const status = h("p", { role: "status", "aria-live": "polite" });
   const result = h("div", { class: "step-result", "aria-live": "polite" });
   const button = h("button", { type: "button", class: "primary" }, "Run step");
-  choice.addEventListener("change", () => { custom.hidden = choice.value !== "custom"; });
-  custom.hidden = choice.value !== "custom";
+  const toggle = () => { customField.hidden = choice.value !== "custom"; };
+  choice.addEventListener("change", toggle);
+  toggle();
 
   button.addEventListener("click", async () => {
     const payload = {
@@ -54,7 +57,7 @@ export function stepRun(store, job) {
   return h("details", { class: "step-run", open: true },
     h("summary", {}, "Run this step"),
     h("div", { class: "field" }, h("label", { for: choice.id }, "Input for this step"), choice),
-    h("div", { class: "field" }, h("label", { for: custom.id, class: "sr-only" }, "Custom input (JSON state)"), custom),
+    customField,
     h("p", { class: "hint" }, "Runs only this step, with the code in the editor (saved or not) and its credential."),
     button, status, result);
 }
