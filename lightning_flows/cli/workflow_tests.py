@@ -61,7 +61,11 @@ def test(
         typer.Option("--config", "-c", help="JSON with endpoint, apiKey, statePath (as deploy)."),
     ] = None,
 ) -> None:
-    """Run a project's test cases against its saved workflows; exit 1 if any fails."""
+    """Run a project's test cases on a server, against its saved workflows.
+
+    Exit codes: 0 all passed (or there are none), 1 a case failed (a diff is printed
+    for each), 2 usage error (no project, no API key, server refused or unreachable).
+    """
     try:
         settings = load_config(config)
     except ClientError as exc:

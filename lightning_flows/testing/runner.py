@@ -37,6 +37,20 @@ def json_diff(expected: Any, actual: Any) -> str:
     )
 
 
+def json_equal(a: Any, b: Any) -> bool:
+    """Deep equality of JSON values as JavaScript sees them: `true` is not `1`,
+    `1` is `1.0`, object key order does not matter."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict | list) or isinstance(b, dict | list):
+        return False
+    return bool(a == b)
+
+
 def _final_state(run: LocalRun) -> dict[str, Any] | None:
     state = run.walk.final_state
     if run.walk.state not in ("success", "failed") or not isinstance(state, dict):
@@ -56,7 +70,7 @@ def _check(case: WorkflowTestCase, run: LocalRun) -> CaseResult:
     else:
         if run.walk.state == "failed" and run.failed_step:
             problems.append(f"Step '{run.failed_step}' failed (the run ended failed).")
-        if case.has_expected_data and final.get("data") != case.expected_data:
+        if case.has_expected_data and not json_equal(final.get("data"), case.expected_data):
             diff = json_diff(case.expected_data, final.get("data"))
             problems.append("The final state's data differs from the expected data.")
         if case.assertion:
