@@ -107,3 +107,49 @@ def test_bad_step_run_requests(client: TestClient, session, project, auth) -> No
     )
     assert unsaved_job.status_code == 404
     assert "send its code" in unsaved_job.json()["detail"]
+
+
+def test_a_step_run_is_bounded_by_the_project_step_time_limit(
+    client: TestClient, session, project, auth
+) -> None:
+    from lightning_flows.projects.models import Project
+
+    row = session.get(Project, project.id)
+    row.step_timeout_seconds = 2
+    session.add(row)
+    session.commit()
+    workflow = factories.make_workflow(session, project, jobs={"slow": "fn(s => s);"})
+    job = workflow.jobs[0]
+    forever = "fn(async state => { await new Promise(r => setTimeout(r, 60000)); return state; });"
+
+    answer = client.post(
+        f"/api/workflows/{workflow.id}/jobs/{job.id}/run",
+        json={"body": {"data": {}}, "job": {"body": forever}},
+        headers=auth,
+    )
+
+    result = answer.json()
+    assert answer.status_code == 200, answer.text
+    assert result["exit_reason"] == "kill"
+    assert result["duration_ms"] < 30_000
+
+
+def test_a_viewer_cannot_run_a_step(client: TestClient, session, project) -> None:
+    from lightning_flows.projects.models import Role
+
+    workflow = factories.make_workflow(session, project)
+    viewer = factories.make_user(session)
+    factories.add_member(session, project, viewer, Role.VIEWER)
+    answer = client.post(
+        f"/api/workflows/{workflow.id}/jobs/{workflow.jobs[0].id}/run",
+        json={"body": {"data": {}}},
+        headers=factories.auth_headers(session, viewer),
+    )
+    assert answer.status_code == 403
+    stranger = factories.auth_headers(session, factories.make_user(session))
+    hidden = client.post(
+        f"/api/workflows/{workflow.id}/jobs/{workflow.jobs[0].id}/run",
+        json={"body": {"data": {}}},
+        headers=stranger,
+    )
+    assert hidden.status_code == 404
