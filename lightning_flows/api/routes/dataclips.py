@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from lightning_flows.accounts.policy import Action, authorize
 from lightning_flows.api.deps import CurrentUser, PageDep, SessionDep
-from lightning_flows.api.routes.runs import _authorize_history
 from lightning_flows.core.errors import NotFound
 from lightning_flows.core.pagination import Page
 from lightning_flows.runs import dataclips, queries
@@ -25,8 +24,7 @@ def name_dataclip(
     """Name a dataclip to keep it past data retention and find it by name (`null` or `""`
     removes the name; 409 if the name is taken in the project)."""
     dataclip = queries.get_dataclip(session, dataclip_id)
-    _authorize_history(session, user, dataclip.project_id, "Dataclip not found.")
-    try:
+    try:  # a non-member sees the same 404 as for an unknown id
         authorize(session, user, Action.RUN_WORKFLOWS, dataclip.project_id)
     except NotFound as exc:
         raise NotFound("Dataclip not found.") from exc
