@@ -70,6 +70,9 @@ def test_keep_a_step_input_from_the_run_page(page, session, user, project) -> No
 
     page.get_by_label("Kept as").first.wait_for()
     assert page.get_by_label("Kept as").first.input_value() == "order 8 fails"
+    page.locator("section", has=page.get_by_label("Kept as").first).last.screenshot(
+        path=str(SCREENSHOTS / "run-keep-input.png")
+    )
     session.expire_all()
     kept = session.get(Dataclip, enqueued.work_order.dataclip_id)
     assert kept is not None and kept.name == "order 8 fails"
