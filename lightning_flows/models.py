@@ -22,6 +22,7 @@ from lightning_flows.limits.models import ProjectUsage
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.projects.spec_models import Channel, Collection
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
+from lightning_flows.testing.models import WorkflowTestCase
 from lightning_flows.workflows.models import (
     Edge,
     Job,
@@ -62,6 +63,7 @@ __all__ = [
     "WorkerRecord",
     "Workflow",
     "WorkflowSnapshot",
+    "WorkflowTestCase",
     "WorkflowVersion",
     "metadata",
 ]

@@ -14,12 +14,14 @@ from lightning_flows.api.routes import (
     admin,
     audit,
     credentials,
+    dataclips,
     gitsync,
     health,
     projects,
     provision,
     run_requests,
     runs,
+    test_cases,
     tokens,
     users,
     webhook_auth,
@@ -51,7 +53,7 @@ def create_app() -> FastAPI:
         from lightning_flows.engine.prefect.deployments import enable_deployment_sync
 
         enable_deployment_sync()
-    for module in (health, projects, runs, run_requests, workflows):
+    for module in (health, projects, runs, dataclips, run_requests, workflows, test_cases):
         app.include_router(module.router)
     app.include_router(webhook_auth.router)
     app.include_router(provision.router)
