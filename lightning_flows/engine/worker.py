@@ -40,6 +40,7 @@ from lightning_flows.engine.prefect.mirror import mirror_in_prefect
 from lightning_flows.engine.recovery import sweep_lost_runs
 from lightning_flows.engine.wakeup import RunSignal
 from lightning_flows.maintenance import deployment as maintenance
+from lightning_flows.notifications import dispatch as alerts
 from lightning_flows.runs import takeover, workers
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_runs, release_claims
@@ -96,6 +97,10 @@ class Worker:
         threading.Thread(target=get_pool().warm_up, name="node-warm-up", daemon=True).start()
         threading.Thread(
             target=maintenance.keep_deployed, args=(self.stopping,), name="maintenance", daemon=True
+        ).start()
+        # Failure alerts leave the outbox on a thread of their own, off the runs' path.
+        threading.Thread(
+            target=alerts.serve, args=(self.stopping,), name="failure-alerts", daemon=True
         ).start()
         try:
             self._loop()
