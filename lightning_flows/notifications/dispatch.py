@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -64,16 +65,19 @@ def drain_once(now: datetime | None = None, batch: int = BATCH) -> int:
     out = Deliveries()
     with session_scope() as session:
         oldest = (
-            select(AlertOutbox.id)
+            select(col(AlertOutbox.id))
             .order_by(col(AlertOutbox.inserted_at))
             .limit(batch)
             .scalar_subquery()
         )
-        taken = session.execute(
-            delete(AlertOutbox)
-            .where(col(AlertOutbox.id).in_(oldest))
-            .returning(AlertOutbox.run_id, AlertOutbox.state)
-        ).all()
+        taken = cast(
+            Sequence[tuple[uuid.UUID, str]],
+            session.execute(
+                delete(AlertOutbox)
+                .where(col(AlertOutbox.id).in_(oldest))
+                .returning(col(AlertOutbox.run_id), col(AlertOutbox.state))
+            ).all(),
+        )
         for run_id, state in taken:
             _plan_alert(session, run_id, state, now, out)
     out.send()

@@ -145,6 +145,6 @@ def test_without_a_mail_server_runs_still_end_and_the_outbox_empties(
     monkeypatch.setattr(get_settings(), "smtp_host", "127.0.0.1")
     monkeypatch.setattr(get_settings(), "smtp_port", 9)  # nothing listens there
     workflow = factories.make_workflow(session, project)
-    run_id, _ = fail_run(session, workflow)
+    fail_run(session, workflow)
     deliver()
     assert session.exec(select(AlertOutbox)).all() == []

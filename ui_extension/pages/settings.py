@@ -93,9 +93,7 @@ def settings_page(
     return render(request, "pages/settings.html", context, user=user, status_code=status)
 
 
-def alert_context(
-    db: Session, project_id: uuid.UUID, user: User, member: bool
-) -> dict[str, Any]:
+def alert_context(db: Session, project_id: uuid.UUID, user: User, member: bool) -> dict[str, Any]:
     """The caller's alert settings (members only), the workflows to choose from, and
     whether the project posts alerts to a webhook."""
     workflows = db.exec(
