@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import event, insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from lightning_flows.core.db import get_engine
 from lightning_flows.core.timeutil import utcnow
@@ -42,9 +42,11 @@ def _write_after_commit(session: Session) -> None:
         write(pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_when_not_committed(session: Session, transaction: SessionTransaction) -> None:
+    # After a commit the list was taken already; a rollback or close forgets the moves.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def write(endings: list[tuple[uuid.UUID, RunState]]) -> None:
