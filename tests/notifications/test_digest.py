@@ -57,6 +57,14 @@ def test_a_digest_counts_the_periods_runs_failures_and_top_errors(session, proje
     _seed(session, project)
     start, end = period_for(Digest.DAILY, NOW)
     assert (start, end) == (datetime(2026, 12, 8, tzinfo=UTC), datetime(2026, 12, 9, tzinfo=UTC))
+    assert period_for(Digest.WEEKLY, NOW) == (
+        datetime(2026, 11, 30, tzinfo=UTC),
+        datetime(2026, 12, 7, tzinfo=UTC),
+    )
+    assert period_for(Digest.MONTHLY, NOW) == (
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+    )
     report = build_digest(session, project.id, start, end)
     assert report.runs == 9 and report.failures == 5
     assert report.by_state == {"success": 4, "failed": 4, "crashed": 1}
