@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.timeutil import utcnow
+from lightning_flows.notifications import dispatch
 from lightning_flows.notifications.models import AlertOutbox
 from lightning_flows.projects.models import Role
 from lightning_flows.runs import takeover
@@ -148,3 +151,30 @@ def test_without_a_mail_server_runs_still_end_and_the_outbox_empties(
     fail_run(session, workflow)
     deliver()
     assert session.exec(select(AlertOutbox)).all() == []
+
+
+def test_two_workers_draining_at_once_send_each_alert_once(
+    session, user, project, mailbox, monkeypatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "alert_max_per_window", 1000)
+    workflows = [factories.make_workflow(session, project, name=f"wf{i}") for i in range(3)]
+    runs = [fail_run(session, workflows[i % 3])[0] for i in range(30)]
+
+    def worker() -> None:
+        while True:
+            try:
+                if dispatch.drain_once(batch=4) == 0:
+                    return
+            except IntegrityError:  # both opened one throttle window: the batch comes back
+                continue
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    links = sorted(
+        next(line for line in text_of(m).splitlines() if "/runs/" in line).split("/runs/")[1][:36]
+        for m in mailbox.messages
+    )
+    assert links == sorted(str(r) for r in runs)
