@@ -11,7 +11,9 @@ step), and flow runs started from a deployment or schedule.
 
 It is a worker of that work pool: a heartbeat thread tells Prefect (for its UI) and
 the platform database (for liveness) that it is alive; every worker takes over the
-runs of workers that went silent (engine/recovery.py). `stop(grace)` drains: no new
+runs of workers that went silent (engine/recovery.py), keeps the maintenance deployments
+in Prefect and sends the failure alerts waiting in the outbox (notifications/dispatch.py),
+each on a thread of its own. `stop(grace)` drains: no new
 claims, runs hand themselves back between steps, and after `grace` seconds the runs
 still inside a step are handed back too (resumed elsewhere at that step).
 """

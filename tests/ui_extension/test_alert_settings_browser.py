@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from lightning_flows.projects.models import Project, ProjectUser, Role
 from tests import factories
 from tests.ui_extension.builder.conftest import (  # noqa: F401  (fixtures)
+    SCREENSHOTS,
     base_url,
     browser,
     page,
@@ -50,6 +51,8 @@ def test_a_member_chooses_alerts_and_an_admin_sets_the_webhook(
     assert page.get_by_text("Your alert settings were saved.").is_visible()
     assert page.locator("#alerts").get_by_label("Intake").is_checked()
     assert not page.locator("#alerts").get_by_label("Sync to DHIS2").is_checked()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#alerts").screenshot(path=str(SCREENSHOTS / "alert-settings.png"))
     row = _row(session, project, viewer)
     assert row.failure_alert_workflow_ids == [str(intake.id)] and row.digest == "daily"
 
