@@ -12,6 +12,7 @@ from lightning_flows.api.errors import register_error_handlers
 from lightning_flows.api.input_limits import InputLimits
 from lightning_flows.api.routes import (
     admin,
+    alerts,
     audit,
     credentials,
     dataclips,
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
     app.include_router(provision.router)
     app.include_router(workflow_history.router)
     app.include_router(workflow_history.alerts_router)
+    app.include_router(alerts.router)
     app.include_router(gitsync.router)
     _enable_projects_as_code_hooks()
     app.include_router(webhooks.router)
