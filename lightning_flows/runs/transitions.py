@@ -87,7 +87,7 @@ def transition(
             .values(state=work_order_state_for(tgt).value, last_activity=now, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        outbox.note_ended(session, moved, tgt)  # alerted after the commit, never inside it
+        outbox.note_ended(session, moved, tgt)  # in this transaction: no ending without its alert
     if commit:
         session.commit()
     else:
