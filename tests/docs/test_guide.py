@@ -170,23 +170,28 @@ class Reader:
         self.registry = self.stack.enter_context(case_registry())
         self.routes = {getattr(route, "path", "") for route in client.app.routes}  # type: ignore[attr-defined]
         self.endpoint: str | None = None
+        self.exported: dict[str, str] = {}
 
     # -- setup: what the build page had the reader make -------------------------
     def setup(self) -> None:
         owner = factories.make_user(self.session, email="programme.lead@example.org")
         _token, self.values["token"] = accounts.create_api_token(self.session, owner, "guide")
+        registry = self.api(
+            "POST",
+            "/api/credentials",
+            {"name": "registry", "schema": "http", "body": credential("registry", self.registry)},
+            201,
+        )
+        if self.page.name != "build.md":  # the job files the build page had the reader write
+            for block in guide.parse_page(guide.GUIDE / "build.md").blocks:
+                if block.kind == "job" and "file" in block.attrs:
+                    (self.folder / block.attrs["file"]).write_text(block.text, encoding="utf-8")
+        if not any(block.kind == "request" for block in self.page.blocks):
+            return  # a page of commands makes its own project
         project = self.api("POST", "/api/projects", {"name": "Child protection"}, 201)
         self.values["project_id"] = project["id"]
         self.api(
-            "POST",
-            "/api/credentials",
-            {
-                "name": "registry",
-                "schema": "http",
-                "body": credential("registry", self.registry),
-                "project_ids": [project["id"]],
-            },
-            201,
+            "PATCH", f"/api/credentials/{registry['id']}", {"project_ids": [project["id"]]}
         )
         (shared,) = self.api("GET", f"/api/projects/{project['id']}/credentials")
         trigger, mapper, poster = (str(uuid.uuid4()) for _ in range(3))
@@ -336,8 +341,13 @@ class Reader:
 
     def run_commands(self, block: guide.Block) -> None:
         self.output = ""
+        self.environment()  # starts the server, so <server_url> is known
         for argv in guide.commands(block, self.values):
             program, *args = argv
+            if program == "export":
+                name, _, value = args[0].partition("=")
+                self.exported[name] = value
+                continue
             if program == "lightning-flows":
                 argv = [*CLI, *args]
             else:
@@ -358,6 +368,7 @@ class Reader:
     def environment(self) -> dict[str, str]:
         if self.endpoint is None:
             self.endpoint = self.stack.enter_context(live_server())
+            self.values["server_url"] = self.endpoint
         home = self.folder.parent / "home"
         home.mkdir(exist_ok=True)
         return {
@@ -370,6 +381,7 @@ class Reader:
             "GIT_COMMITTER_NAME": "Programme Lead",
             "GIT_COMMITTER_EMAIL": "programme.lead@example.org",
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            **self.exported,
         }
 
     def check_stdout(self, block: guide.Block) -> None:
