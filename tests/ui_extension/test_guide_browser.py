@@ -110,8 +110,9 @@ def save_case_intake(api: httpx.Client, project_id: str) -> dict[str, Any]:
 
 
 def open_steps(tab: Any) -> None:
-    for summary in tab.locator("section.step summary").all():
-        summary.click()
+    for details in tab.locator("section.step > details").all():
+        if details.get_attribute("open") is None:
+            details.locator("> summary").click()
 
 
 def test_the_guide_example_in_the_browser(
