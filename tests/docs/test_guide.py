@@ -42,12 +42,12 @@ OUTPUTS = guide.by_id("output")
 ERRORS = guide.by_id("error")
 LOGS = guide.by_id("log")
 CREDENTIALS = guide.by_id("credential")
-LOCAL_EXAMPLES = sorted(k for k, b in INPUTS.items() if "platform" not in JOBS[b.attrs["job"]].flags)
+LOCAL_EXAMPLES = sorted(
+    k for k, b in INPUTS.items() if "platform" not in JOBS[b.attrs["job"]].flags
+)
 SCENARIO_KINDS = {"request", "cli"}
 SCENARIO_PAGES = [
-    page.name
-    for page in guide.guide_pages()
-    if any(b.kind in SCENARIO_KINDS for b in page.blocks)
+    page.name for page in guide.guide_pages() if any(b.kind in SCENARIO_KINDS for b in page.blocks)
 ]
 WAIT_SECONDS = 120
 ADAPTORS = {"common": "@openfn/language-common@latest", "http": "@openfn/language-http@latest"}
@@ -190,9 +190,7 @@ class Reader:
             return  # a page of commands makes its own project
         project = self.api("POST", "/api/projects", {"name": "Child protection"}, 201)
         self.values["project_id"] = project["id"]
-        self.api(
-            "PATCH", f"/api/credentials/{registry['id']}", {"project_ids": [project["id"]]}
-        )
+        self.api("PATCH", f"/api/credentials/{registry['id']}", {"project_ids": [project["id"]]})
         (shared,) = self.api("GET", f"/api/projects/{project['id']}/credentials")
         trigger, mapper, poster = (str(uuid.uuid4()) for _ in range(3))
         workflow = self.api(
@@ -309,7 +307,9 @@ class Reader:
             {"name": f"guide {job.attrs['id']}", "jobs": [self._job(job_id, job.attrs["id"])]},
             201,
         )
-        started = self.api("POST", f"/api/workflows/{workflow['id']}/runs", {"body": given.json()}, 201)
+        started = self.api(
+            "POST", f"/api/workflows/{workflow['id']}/runs", {"body": given.json()}, 201
+        )
         run = self.wait_for_run(started["run_id"])
         example = given.attrs["id"]
         (step,) = run["steps"]
@@ -353,7 +353,7 @@ class Reader:
             else:
                 assert program == "git", f"{block.where}: the guide runs lightning-flows and git"
                 argv = [shutil.which("git") or "git", *args]
-            done = subprocess.run(  # noqa: S603 - fixed programs, arguments from the guide
+            done = subprocess.run(
                 argv,
                 cwd=self.folder,
                 env=self.environment(),

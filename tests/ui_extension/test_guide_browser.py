@@ -23,12 +23,11 @@ from tests import factories
 from tests.docs import guide_samples as guide
 from tests.docs.test_guide import ADAPTORS, case_registry, step_name
 from tests.support.runs import wait_for_run
-from tests.ui_extension.test_e2e import (  # noqa: F401  (fixtures)
-    base_url,
-    browser,
-    open_page,
-    sign_in,
-)
+from tests.ui_extension import test_e2e as e2e
+
+# The browser, server and tab fixtures of the end-to-end test.
+base_url, browser, open_page = e2e.base_url, e2e.browser, e2e.open_page
+sign_in = e2e.sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -88,7 +87,12 @@ def save_case_intake(api: httpx.Client, project_id: str) -> dict[str, Any]:
     trigger, mapper, poster = (str(uuid.uuid4()) for _ in range(3))
 
     def job(job_id: str, sample: str, adaptor: str) -> dict[str, Any]:
-        return {"id": job_id, "name": step_name(sample), "adaptor": ADAPTORS[adaptor], "body": job_text(sample)}
+        return {
+            "id": job_id,
+            "name": step_name(sample),
+            "adaptor": ADAPTORS[adaptor],
+            "body": job_text(sample),
+        }
 
     response = api.post(
         f"/api/projects/{project_id}/workflows",
@@ -101,7 +105,11 @@ def save_case_intake(api: httpx.Client, project_id: str) -> dict[str, Any]:
             ],
             "edges": [
                 {"source_trigger_id": trigger, "target_job_id": mapper},
-                {"source_job_id": mapper, "target_job_id": poster, "condition_type": "on_job_success"},
+                {
+                    "source_job_id": mapper,
+                    "target_job_id": poster,
+                    "condition_type": "on_job_success",
+                },
             ],
         },
     )
@@ -129,7 +137,9 @@ def test_the_guide_example_in_the_browser(
     tab.get_by_role("link", name="Help").click()
     tab.wait_for_url(re.compile(r"/help$"))
     assert tab.get_by_role("heading", name="The Lightning Flows guide").is_visible()
-    tab.get_by_role("navigation", name="Guide").get_by_role("link", name="Plan an integration").click()
+    tab.get_by_role("navigation", name="Guide").get_by_role(
+        "link", name="Plan an integration"
+    ).click()
     tab.get_by_role("heading", name="Who does what").wait_for()
 
     tab.goto("/projects")
@@ -141,12 +151,16 @@ def test_the_guide_example_in_the_browser(
     with case_registry() as registry:
         create_credential(tab, project.name, registry.url)
         workflow = save_case_intake(api, str(project.id))
-        mapper = workflow["jobs"][0]["id"] if workflow["jobs"][0]["name"] == "map case" else workflow["jobs"][1]["id"]
+        mapper = (
+            workflow["jobs"][0]["id"]
+            if workflow["jobs"][0]["name"] == "map case"
+            else workflow["jobs"][1]["id"]
+        )
 
         # The builder, the map case step selected; its guide link opens the right section.
         tab.goto(f"/projects/{project.id}/workflows/{workflow['id']}?s={mapper}")
         tab.locator("#guide-links").wait_for()
-        tab.wait_for_function("document.querySelector('#inspector') && document.querySelector('#inspector').innerText.includes('map case')")
+        tab.locator("#inspector", has_text="map case").wait_for()
         tab.set_viewport_size({"width": 1280, "height": 1500})  # the code editor too
         tab.wait_for_timeout(500)
         shoot(tab, "builder.png")
@@ -185,7 +199,12 @@ def test_the_guide_example_in_the_browser(
         for job in document["jobs"]:
             if job["name"] == "map case":
                 job["body"] = job_text("map-case-v2")
-        assert api.put(f"/api/projects/{project.id}/workflows/{workflow['id']}", json=document).status_code == 200
+        assert (
+            api.put(
+                f"/api/projects/{project.id}/workflows/{workflow['id']}", json=document
+            ).status_code
+            == 200
+        )
         tab.reload()
         first_step = tab.locator("section.step").first
         first_step.get_by_role("button", name="Retry from this step").focus()
