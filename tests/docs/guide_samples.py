@@ -4,7 +4,10 @@ Every fenced block in docs/guide/*.md says what it is in its info string,
 `<language> <kind> [key=value ...] [flag ...]`:
 
     js job id=J [adaptor=A] [credential=C] [timeout=S] [saves=J2] [platform] [file=P]
-    json input id=E job=J [file=P]     the state a job sample starts from
+    json input id=E job=J [file=P] [platform]
+                                       the state a job sample starts from (`platform`:
+                                       also run by a worker, as the builder's Run does;
+                                       a `platform` job runs only there)
     json output id=E                   the final state of example E (exact)
     text error id=E                    E ends failed/crashed/killed with this error
     text log id=E                      each line appears in one of E's log lines
