@@ -227,6 +227,13 @@ def test_the_guide_example_in_the_browser(
         assert images and all(images), (name, images)
 
 
+def test_the_guide_reads_on_a_phone(open_page) -> None:
+    tab = open_page(width=390, height=844)
+    for name in ("plan", "build", "debug", "code"):
+        tab.goto(f"/help/{name}")
+        e2e.assert_fits(tab)
+
+
 def test_every_image_the_guide_shows_exists() -> None:
     for page in guide.guide_pages():
         for name in re.findall(r"\]\(images/([^)]+)\)", page.text):
