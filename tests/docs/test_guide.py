@@ -168,16 +168,22 @@ class Reader:
     """Follows one page, block by block, as a person would: the API through the app,
     commands in a folder of their own, the build page's workflow already saved."""
 
-    def __init__(self, page: guide.Page, client: TestClient, session: Session, folder: Path):
+    def __init__(
+        self,
+        page: guide.Page,
+        client: TestClient,
+        session: Session,
+        folder: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
         self.page, self.client, self.session, self.folder = page, client, session, folder
+        self.monkeypatch = monkeypatch
         self.values: dict[str, str] = {}
         self.output = ""
         self.stack = ExitStack()
         self.registry = self.stack.enter_context(case_registry())
-        self.routes = {
-            _route_shape(getattr(route, "path", ""))
-            for route in client.app.routes  # type: ignore[attr-defined]
-        }
+        # The API's routes as the app publishes them (its OpenAPI paths).
+        self.routes = {_route_shape(path) for path in client.app.openapi()["paths"]}  # type: ignore[attr-defined]
         self.endpoint: str | None = None
         self.exported: dict[str, str] = {}
 
@@ -224,6 +230,16 @@ class Reader:
             201,
         )
         self.values.update(workflow_id=workflow["id"], trigger_id=trigger)
+        if any(JOBS[b.attrs["job"]].flags & {"platform"} for b in self.inputs()):
+            # Jobs reach the collections API over HTTP: serve the app and point them at it.
+            served = self.stack.enter_context(live_server())
+            self.monkeypatch.setenv("LIGHTNING_COLLECTIONS_URL", f"{served}/collections")
+            get_settings.cache_clear()
+            self.stack.callback(get_settings.cache_clear)
+            self.stack.callback(self.monkeypatch.delenv, "LIGHTNING_COLLECTIONS_URL")
+
+    def inputs(self) -> list[guide.Block]:
+        return [block for block in self.page.blocks if block.kind == "input"]
 
     def _job(self, job_id: str, sample: str) -> dict[str, Any]:
         block = JOBS[sample]
@@ -416,13 +432,14 @@ def test_page_scenario(
     client: TestClient,
     session: Session,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     page = guide.parse_page(guide.GUIDE / page_name)
     if any(block.kind == "request" for block in page.blocks):
         request.getfixturevalue("worker")
     folder = tmp_path / "work"
     folder.mkdir()
-    reader = Reader(page, client, session, folder)
+    reader = Reader(page, client, session, folder, monkeypatch)
     with reader.stack:
         reader.setup()
         reader.follow()
