@@ -144,6 +144,7 @@ export class Inspector {
     }
     for (const m of methods) {
       box.append(checkbox(`${m.name} (${m.auth_type})`, chosen.has(m.id), (on) => {
+        store.record();
         on ? chosen.add(m.id) : chosen.delete(m.id);
         store.triggerAuth[trigger.id] = [...chosen];
         store.touch();
