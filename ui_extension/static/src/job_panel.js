@@ -45,13 +45,14 @@ export function jobPanel(inspector, job) {
   const data = store.data;
   const editable = store.editable;
   const warnings = store.compileFor(job.id);
-  const parts = [h("h2", {}, `Step: ${job.name}`)];
+  const heading = h("h2", {}, `Step: ${job.name}`);
+  const parts = [heading];
   const [name, version] = splitAdaptor(job.adaptor);
   const ops = h("div", { class: "operations", "aria-live": "polite" });
   const credentials = data.credentials;
   if (editable) {
     const nameInput = h("input", { type: "text", value: job.name, required: true, "aria-required": "true",
-      oninput: (e) => store.change(job, { name: e.target.value }) });
+      oninput: (e) => { store.change(job, { name: e.target.value }); heading.textContent = `Step: ${e.target.value}`; } });
     const adaptorInput = h("input", { type: "text", value: name, list: "adaptor-names", spellcheck: "false" });
     const versionInput = h("input", { type: "text", value: version, list: `adaptor-versions`, spellcheck: "false" });
     const setAdaptor = () => {
@@ -109,6 +110,7 @@ export function createEditor(parent, { doc, readOnly, label, onChange }) {
         basicSetup,
         javascript(),
         lintGutter(),
+        EditorView.lineWrapping,
         EditorState.readOnly.of(readOnly),
         EditorView.editable.of(!readOnly),
         EditorView.contentAttributes.of({ "aria-label": label, "aria-multiline": "true" }),
