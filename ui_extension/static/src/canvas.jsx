@@ -3,7 +3,7 @@
 // The store stays the one source of truth: this view derives nodes and edges from it.
 import { createRoot } from "react-dom/client";
 import { useEffect, useMemo, useState } from "react";
-import { ReactFlow, ReactFlowProvider, Background, Controls, Handle, Position, MarkerType, applyNodeChanges } from "@xyflow/react";
+import { ReactFlow, ReactFlowProvider, Background, Controls, Handle, Position, MarkerType, applyNodeChanges, useReactFlow } from "@xyflow/react";
 import dagre from "@dagrejs/dagre";
 import { CONDITIONS } from "./store.js";
 import { h } from "./dom.js";
@@ -114,6 +114,19 @@ function Diagram({ store, version }) {
   const [nodes, setNodes] = useState(derived);
   useEffect(() => setNodes(derived), [derived]);
   const editable = store.editable;
+  const flow = useReactFlow();
+
+  // A node selected elsewhere (the list under the diagram, a link) is brought into view.
+  useEffect(() => {
+    const node = store.selected && flow.getNode(store.selected);
+    if (!node) return;
+    const box = document.getElementById("canvas").getBoundingClientRect();
+    const topLeft = flow.screenToFlowPosition({ x: box.left, y: box.top });
+    const bottomRight = flow.screenToFlowPosition({ x: box.right, y: box.bottom });
+    const p = node.position;
+    if (p.x >= topLeft.x && p.y >= topLeft.y && p.x + W <= bottomRight.x && p.y + H <= bottomRight.y) return;
+    flow.setCenter(p.x + W / 2, p.y + H / 2, { zoom: Math.max(flow.getZoom(), 0.5), duration: 200 });
+  }, [store.selected]); // not on every edit: the view stays where the person panned it
 
   // Moves are shown at once and written to the store when they end (a drag, an arrow key).
   const onNodesChange = (changes) => {
@@ -157,7 +170,7 @@ function Diagram({ store, version }) {
       isValidConnection={(c) => store.canConnect(c.source, c.target)}
       nodesDraggable={editable} nodesConnectable={editable} edgesReconnectable={false}
       deleteKeyCode={null} multiSelectionKeyCode={null} selectionKeyCode={null}
-      fitView fitViewOptions={{ padding: 0.15, maxZoom: 1 }} minZoom={0.1} maxZoom={2}
+      fitView fitViewOptions={{ padding: 0.15, maxZoom: 1 }} minZoom={0.05} maxZoom={2}
       proOptions={{ hideAttribution: true }}
     >
       <Background gap={16} size={1} />

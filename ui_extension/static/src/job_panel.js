@@ -6,6 +6,7 @@ import { EditorState } from "@codemirror/state";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { h, field, select, shown } from "./dom.js";
 import { retryFields } from "./retry_fields.js";
+import { requestSection, isHttpStep } from "./request_panel.js";
 
 export function splitAdaptor(spec) {
   const at = spec.indexOf("@", spec.startsWith("@") ? 1 : 0);
@@ -56,7 +57,9 @@ export function jobPanel(inspector, job) {
     const adaptorInput = h("input", { type: "text", value: name, list: "adaptor-names", spellcheck: "false" });
     const versionInput = h("input", { type: "text", value: version, list: `adaptor-versions`, spellcheck: "false" });
     const setAdaptor = () => {
+      const wasHttp = isHttpStep(job);
       store.change(job, { adaptor: `${adaptorInput.value.trim()}@${versionInput.value.trim() || "latest"}` });
+      if (wasHttp !== isHttpStep(job)) { inspector.render(); return; } // the request form comes or goes
       versionList.replaceWith((versionList = versions(adaptorInput.value.trim())));
       loadOperations(store, ops, job.adaptor);
     };
@@ -78,6 +81,8 @@ export function jobPanel(inspector, job) {
   parts.push(...retryFields(store, job, editable));
   const editorBox = h("div", { class: "editor" });
   const codeLabel = h("h3", { id: `code-${job.id}` }, "Code");
+  const request = requestSection(inspector, job);
+  if (request) parts.push(request);
   parts.push(codeLabel, editorBox);
   if (warnings.length) {
     parts.push(h("div", { class: "warning", role: "status" }, h("strong", {}, "Compile problems (saved anyway): "),
