@@ -17,11 +17,11 @@ export function requestSection(inspector, job) {
   let written = parse(job.body);
 
   // The code changed in the editor: still the form's, or edited by hand?
+  const kind = (w) => (!w ? "none" : w.matches ? "form" : "stale");
   inspector.codeChanged = (body) => {
-    const now = parse(body);
-    const wasForm = written && written.matches;
-    written = now;
-    if (wasForm && !(now && now.matches)) show();
+    const before = kind(written);
+    written = parse(body);
+    if (kind(written) !== before) show();
   };
 
   const writeCode = (code) => {
