@@ -31,6 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "ui_extension" / "static" / "dist"
+COMMON = "@openfn/language-common@3.3.4"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -43,7 +44,7 @@ def chain(steps: int) -> dict[str, Any]:
     """The builder's page data for trigger -> step 1 -> ... -> step N."""
     trigger = str(uuid.uuid4())
     jobs = [
-        {"id": str(uuid.uuid4()), "name": f"Step {i + 1}", "adaptor": "@openfn/language-common@3.3.4",
+        {"id": str(uuid.uuid4()), "name": f"Step {i + 1}", "adaptor": COMMON,
          "body": "fn(state => state);\n", "project_credential_id": None}
         for i in range(steps)
     ]  # fmt: skip
@@ -105,7 +106,9 @@ def main() -> None:
         times = []
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                browser = pw.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                )
                 for _ in range(args.loads + 1):  # the first load warms the disk cache; not counted
                     context = browser.new_context(viewport={"width": 1280, "height": 800})
                     tab = context.new_page()
@@ -120,7 +123,8 @@ def main() -> None:
     times = times[1:]
     print(f"bundle {args.dist}: builder.js {len(js):,} B ({len(gzip.compress(js)):,} B gzipped), "
           f"builder.css {len(css):,} B ({len(gzip.compress(css)):,} B gzipped)")  # fmt: skip
-    print(f"{args.steps} steps, {args.loads} loads: every node drawn {statistics.median(times):.0f} ms "
+    median = statistics.median(times)
+    print(f"{args.steps} steps, {args.loads} loads: every node drawn {median:.0f} ms "
           f"after navigation start (median; min {min(times):.0f}, max {max(times):.0f}); "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
 

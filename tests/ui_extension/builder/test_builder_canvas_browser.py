@@ -55,7 +55,9 @@ def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
 
 
 def test_drag_from_a_handle_draws_paths_that_are_saved(page, session, user, project) -> None:
-    workflow = factories.make_workflow(session, project, jobs=["a", "b", "c"], edges=[("trigger", "a")])
+    workflow = factories.make_workflow(
+        session, project, jobs=["a", "b", "c"], edges=[("trigger", "a")]
+    )
     sign_in(page, user)
     open_builder(page, project, workflow)
     # step -> step: from a's handle onto b's target handle
@@ -79,7 +81,9 @@ def test_a_path_closing_a_cycle_is_not_drawn(page, session, user, project) -> No
     workflow = factories.make_workflow(session, project, jobs=["a", "b"])
     sign_in(page, user)
     open_builder(page, project, workflow)
-    drag(page, centre(node(page, "b").locator(".react-flow__handle.source")), centre(node(page, "a")))
+    drag(
+        page, centre(node(page, "b").locator(".react-flow__handle.source")), centre(node(page, "a"))
+    )
     page.wait_for_timeout(300)
     assert page.locator("#canvas .edge").count() == 2  # trigger -> a -> b only
     assert page.get_by_role("button", name="Undo").is_disabled()
@@ -194,7 +198,9 @@ def test_keyboard_tab_enter_and_delete(page, session, user, project) -> None:
 
 
 def test_code_editor_wraps_long_lines(page, session, user, project) -> None:
-    long_line = "fn(state => ({ ...state, " + ", ".join(f"field{i}: {i}" for i in range(60)) + " }));"
+    long_line = (
+        "fn(state => ({ ...state, " + ", ".join(f"field{i}: {i}" for i in range(60)) + " }));"
+    )
     workflow = factories.make_workflow(session, project, jobs={"a": long_line})
     sign_in(page, user)
     open_builder(page, project, workflow, f"?s={workflow.jobs[0].id}")

@@ -73,8 +73,7 @@ def test_request_form_round_trip_and_the_request_it_sends(page, session, user, p
     assert page.get_by_label("URL or path").input_value() == "/patients"
     assert page.get_by_label("Body field 1 value").input_value() == "$.data.patient.id"
     assert page.get_by_label("Response path to keep").input_value() == "resource"
-    page.locator(".request-form").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "request-form.png"))
+    page.locator("#inspector .request-form").screenshot(path=str(SCREENSHOTS / "request-form.png"))
 
     with local_http_server() as server:
         server.route("POST", "/patients", lambda _got: (201, {"resource": {"id": "fhir-7"}}))
@@ -87,7 +86,11 @@ def test_request_form_round_trip_and_the_request_it_sends(page, session, user, p
     assert run.walk.state == "success", run.walk.error_message
     (got,) = server.received
     url = urlsplit(got.path)
-    assert (got.method, url.path, parse_qs(url.query)) == ("POST", "/patients", {"district": ["Gulu"]})
+    assert (got.method, url.path, parse_qs(url.query)) == (
+        "POST",
+        "/patients",
+        {"district": ["Gulu"]},
+    )
     assert {k.lower(): v for k, v in got.headers.items()}["x-source"] == "lightning"
     assert got.body == {"id": "p-1", "program": "maternal health", "visits": 2}
     assert run.output is not None and run.output["data"] == {"id": "fhir-7"}
@@ -98,7 +101,8 @@ def test_code_edited_by_hand_shows_a_note_instead_of_the_form(page, session, use
     form |= {"keep": "body", "keepPath": ""}
     written = (
         f"// @request-form {json.dumps(form, separators=(',', ':'))}\n"
-        "// Written by the request form. Edit the form to change it: by hand, the form no longer applies.\n"
+        "// Written by the request form. Edit the form to change it:"
+        " by hand, the form no longer applies.\n"
         'request("GET", "/facilities");\n'
     )
     workflow = factories.make_workflow(session, project, jobs={"fetch": written}, adaptor=HTTP)

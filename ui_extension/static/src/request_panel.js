@@ -4,7 +4,7 @@
 import { h, field, select, uid } from "./dom.js";
 import { emptyForm, generate, parse, problems, METHODS, WITH_BODY } from "./request_form.js";
 
-const SOURCES = [["text", "Text"], ["state", "From state ($.…)"], ["json", "JSON value"]];
+const SOURCES = [["text", "Text"], ["state", "From state"], ["json", "JSON value"]];
 const STARTER = /^\s*(fn\(state => state\);?)?\s*$/;
 
 export function isHttpStep(job) { return /^@openfn\/language-http(@|$)/.test(job.adaptor || ""); }
