@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
 from lightning_flows.projects.models import Role
@@ -97,6 +98,7 @@ def test_validation_error_is_shown_on_the_edge(page, session, user, project) -> 
     page.get_by_role("button", name="Save").click()
     page.locator("#problems").filter(has_text="js_expression edge needs").wait_for()
     edge = page.locator("#canvas .edge.has-error")
+    edge.wait_for()  # the diagram redraws a moment after the answer
     assert edge.count() == 1 and "a to b" in (edge.get_attribute("aria-label") or "")
     assert "needs a condition_expression" in page.locator("#inspector .alert").inner_text()
     assert stored(session, workflow.id).lock_version == 1  # nothing was saved
@@ -131,7 +133,7 @@ def test_shareable_url_selects_the_step(page, session, user, project) -> None:
     sign_in(page, user)
     open_builder(page, project, workflow, f"?s={b_id}")
     assert page.locator("#inspector h2").inner_text() == "Step: b"
-    assert "selected" in (node(page, "b").get_attribute("class") or "")
+    expect(node(page, "b")).to_have_class(re.compile(r"\bselected\b"))
     node(page, "a").click()
     page.wait_for_url(re.compile(f"s={a_id}"))
     assert page.locator("#inspector h2").inner_text() == "Step: a"
@@ -187,7 +189,7 @@ def test_compile_error_is_shown_at_its_line(page, session, user, project) -> Non
     warning = page.locator("#inspector .warning").inner_text()
     assert "Line 3" in warning or "Line 2" in warning
     assert page.locator("#inspector .cm-lint-marker-warning").count() == 1
-    assert "has-warning" in (node(page, "a").get_attribute("class") or "")
+    expect(node(page, "a")).to_have_class(re.compile(r"\bhas-warning\b"))
 
 
 def test_keyboard_selects_and_moves_a_step(page, session, user, project) -> None:

@@ -2,6 +2,7 @@
 // node to move it, drag from a node's handle to a step to draw a path; zoom, pan and fit.
 // The store stays the one source of truth: this view derives nodes and edges from it.
 import { createRoot } from "react-dom/client";
+import { flushSync } from "react-dom";
 import { useEffect, useMemo, useState } from "react";
 import { ReactFlow, ReactFlowProvider, Background, Controls, Handle, Position, MarkerType, applyNodeChanges, useReactFlow } from "@xyflow/react";
 import dagre from "@dagrejs/dagre";
@@ -188,7 +189,9 @@ export class Canvas {
 
   render() {
     this.version += 1;
-    this.root.render(<ReactFlowProvider><Diagram store={this.store} version={this.version} /></ReactFlowProvider>);
+    const draw = () => this.root.render(<ReactFlowProvider><Diagram store={this.store} version={this.version} /></ReactFlowProvider>);
+    if (this.version === 1) flushSync(draw); // the page's first paint shows the diagram, not an empty box
+    else draw();
   }
 }
 
