@@ -172,7 +172,6 @@ function Diagram({ store, version }) {
       nodesDraggable={editable} nodesConnectable={editable} edgesReconnectable={false}
       deleteKeyCode={null} multiSelectionKeyCode={null} selectionKeyCode={null}
       fitView fitViewOptions={{ padding: 0.15, maxZoom: 1 }} minZoom={0.05} maxZoom={2}
-      proOptions={{ hideAttribution: true }}
     >
       <Background gap={16} size={1} />
       <Controls showInteractive={false} />
