@@ -210,3 +210,24 @@ def test_code_editor_wraps_long_lines(page, session, user, project) -> None:
     width = scroller.evaluate("el => [el.scrollWidth, el.clientWidth]")
     assert width[0] <= width[1] + 1, width  # no horizontal scrolling
     assert content.bounding_box()["height"] > 60  # the one line takes several rows
+
+
+def test_undo_a_condition_change_and_a_deleted_path(page, session, user, project) -> None:
+    workflow = factories.make_workflow(session, project, jobs=["a", "b"])
+    sign_in(page, user)
+    open_builder(page, project, workflow)
+    path = page.locator("#canvas .edge[aria-label^='Path from a to b']")
+    path.click()
+    page.get_by_label("Condition").select_option("on_job_failure")
+    page.locator("#canvas .edge", has_text="On failure").wait_for()
+    page.get_by_role("button", name="Undo").click()
+    page.locator("#canvas .edge", has_text="Always").nth(1).wait_for()  # trigger -> a, a -> b
+
+    path.focus()
+    page.keyboard.press("Delete")  # confirmed by the fixture
+    path.wait_for(state="detached")
+    page.keyboard.press("Control+z")
+    path.wait_for()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("status").filter(has_text="Saved (version 2)").wait_for()
+    assert edges_by_name(session, workflow.id) == {("trigger", "a", "always"), ("a", "b", "always")}
