@@ -145,7 +145,7 @@ class RunExecutor:
             if body is not None:
                 self._add_secrets(secret_values(body))
                 state["configuration"] = body
-        return get_pool().run_step(
+        return get_pool(self.ctx.step_memory_limit_mb).run_step(
             StepRequest(
                 step_id=step.id,
                 body=step.body,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from ui_extension.pages import (
     admin,
+    alert_settings,
     credentials,
     formatting,  # noqa: F401  (registers the template filters)
     history,
@@ -27,6 +28,7 @@ for module in (
     credentials,
     settings,
     limits_settings,
+    alert_settings,
     project_code,
     admin,
 ):
