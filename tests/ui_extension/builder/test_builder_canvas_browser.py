@@ -104,7 +104,7 @@ def test_undo_and_redo_add_step_rename_and_code(page, session, user, project) ->
     node(page, "Job 2").wait_for()
 
     node(page, "a").click()
-    page.get_by_label("Name", exact=True).fill("Fetch cases")
+    page.locator("#inspector").get_by_label("Name", exact=True).fill("Fetch cases")
     assert page.locator("#inspector h2").inner_text() == "Step: Fetch cases"  # at once
     node(page, "Fetch cases").wait_for()
     write_code(page, "fn(s => ({ ...s, fetched: true }));")
