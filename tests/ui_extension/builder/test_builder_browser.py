@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
 from lightning_flows.projects.models import Role
@@ -30,12 +31,20 @@ def write_code(page: Any, text: str) -> None:
 
 def open_builder(page: Any, project: Any, workflow: Any = None, query: str = "") -> None:
     page.goto(f"/projects/{project.id}/workflows/{workflow.id if workflow else 'new'}{query}")
-    page.wait_for_selector("#canvas .node")
+    page.wait_for_selector("#canvas .react-flow__node")
 
 
 def node(page: Any, name: str) -> Any:
     """The step called `name` on the diagram."""
     return page.locator("#canvas").get_by_role("button", name=re.compile(rf"^Step: {name} \("))
+
+
+def node_position(page: Any, name: str) -> tuple[float, float]:
+    """Where the step `name` sits on the diagram (its top-left corner, in diagram units)."""
+    style = node(page, name).get_attribute("style") or ""
+    found = re.search(r"translate\(([-\d.]+)px, ?([-\d.]+)px\)", style)
+    assert found, style
+    return float(found.group(1)), float(found.group(2))
 
 
 def stored(session: Session, workflow_id: Any) -> Any:
@@ -60,7 +69,7 @@ def test_build_a_workflow_on_the_canvas_and_save_it(page, session, user, project
     assert re.search(r"/workflows/[0-9a-f-]{36}\?s=", page.url)
 
     page.reload()
-    page.wait_for_selector("#canvas .node")
+    page.wait_for_selector("#canvas .react-flow__node")
     assert node(page, "Fetch case").count() == 1 and node(page, "Store case").count() == 1
     assert page.locator("#canvas .edge", has_text="On success").count() == 1
     assert page.locator("#canvas .node.trigger", has_text="Webhook trigger").count() == 1
@@ -89,6 +98,7 @@ def test_validation_error_is_shown_on_the_edge(page, session, user, project) -> 
     page.get_by_role("button", name="Save").click()
     page.locator("#problems").filter(has_text="js_expression edge needs").wait_for()
     edge = page.locator("#canvas .edge.has-error")
+    edge.wait_for()  # the diagram redraws a moment after the answer
     assert edge.count() == 1 and "a to b" in (edge.get_attribute("aria-label") or "")
     assert "needs a condition_expression" in page.locator("#inspector .alert").inner_text()
     assert stored(session, workflow.id).lock_version == 1  # nothing was saved
@@ -113,9 +123,8 @@ def test_dragged_position_persists(page, session, user, project) -> None:
     assert moved["x"] - a_pos["x"] > 50  # b now sits to the right of a
 
     page.reload()
-    page.wait_for_selector("#canvas .node")
-    transform = node(page, "b").get_attribute("transform")
-    assert transform == f"translate({moved['x']} {moved['y']})"
+    page.wait_for_selector("#canvas .react-flow__node")
+    assert node_position(page, "b") == (moved["x"], moved["y"])
 
 
 def test_shareable_url_selects_the_step(page, session, user, project) -> None:
@@ -124,7 +133,7 @@ def test_shareable_url_selects_the_step(page, session, user, project) -> None:
     sign_in(page, user)
     open_builder(page, project, workflow, f"?s={b_id}")
     assert page.locator("#inspector h2").inner_text() == "Step: b"
-    assert "selected" in (node(page, "b").get_attribute("class") or "")
+    expect(node(page, "b")).to_have_class(re.compile(r"\bselected\b"))
     node(page, "a").click()
     page.wait_for_url(re.compile(f"s={a_id}"))
     assert page.locator("#inspector h2").inner_text() == "Step: a"
@@ -180,7 +189,7 @@ def test_compile_error_is_shown_at_its_line(page, session, user, project) -> Non
     warning = page.locator("#inspector .warning").inner_text()
     assert "Line 3" in warning or "Line 2" in warning
     assert page.locator("#inspector .cm-lint-marker-warning").count() == 1
-    assert "has-warning" in (node(page, "a").get_attribute("class") or "")
+    expect(node(page, "a")).to_have_class(re.compile(r"\bhas-warning\b"))
 
 
 def test_keyboard_selects_and_moves_a_step(page, session, user, project) -> None:
@@ -191,15 +200,15 @@ def test_keyboard_selects_and_moves_a_step(page, session, user, project) -> None
     node(page, "a").focus()
     page.keyboard.press("Enter")
     assert page.locator("#inspector h2").inner_text() == "Step: a"
-    before = node(page, "a").get_attribute("transform")
+    before = node_position(page, "a")
+    page.keyboard.press("Shift+ArrowRight")  # 20 units; an arrow alone moves 5
     page.keyboard.press("Shift+ArrowRight")
-    page.keyboard.press("Shift+ArrowRight")
-    assert node(page, "a").get_attribute("transform") != before
+    assert node_position(page, "a") == (before[0] + 40, before[1])
     assert page.evaluate("document.activeElement.dataset.id") == a_id
     page.keyboard.press("Control+s")
     page.get_by_role("status").filter(has_text="Saved (version 2)").wait_for()
     trigger_x = stored(session, workflow.id).positions[str(workflow.triggers[0].id)]["x"]
-    assert stored(session, workflow.id).positions[a_id]["x"] == trigger_x + 20
+    assert stored(session, workflow.id).positions[a_id]["x"] == trigger_x + 40
 
 
 def test_versions_panel_compares_and_restores(page, session, user, project) -> None:

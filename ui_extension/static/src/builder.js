@@ -1,7 +1,7 @@
 // The workflow builder page: wires the store to the diagram, list, inspector, toolbar and dialogs.
 import htmx from "htmx.org";
 import { Store } from "./store.js";
-import { Canvas, renderOutline } from "./canvas.js";
+import { Canvas, renderOutline } from "./canvas.jsx";
 import { Inspector } from "./inspector.js";
 import { h, request, csrfToken } from "./dom.js";
 import { setupTestCases } from "./test_cases.js";
@@ -42,20 +42,33 @@ function start() {
     if (extra) problems.append(extra);
   };
 
-  const everything = () => { canvas.render(); renderOutline(outline, store); inspector.render(); };
+  const undoButton = $("#undo"), redoButton = $("#redo");
+  const history = () => {
+    if (undoButton) undoButton.disabled = !store.canUndo;
+    if (redoButton) redoButton.disabled = !store.canRedo;
+  };
+  const everything = () => { canvas.render(); renderOutline(outline, store); inspector.render(); history(); };
   store.on((change) => {
     if (change.type === "doc") {
       canvas.render();
       renderOutline(outline, store);
+      history();
       status.textContent = "Unsaved changes.";
     } else {
       everything();
       if (change.type === "select") syncUrl();
+      if (change.type === "history") {
+        if (nameInput) nameInput.value = store.doc.name || "";
+        status.textContent = "Unsaved changes.";
+        syncUrl();
+      }
     }
   });
 
   const nameInput = $("#workflow-name");
   if (nameInput) nameInput.addEventListener("input", (e) => store.change(store.doc, { name: e.target.value }));
+  setupHistoryKeys(store, undoButton, redoButton);
+  setupDeleteKey(store, $("#canvas"));
 
   async function save() {
     if (!store.editable) return;
@@ -96,7 +109,7 @@ function start() {
     store.addJob(found && found.kind !== "edge" ? found.item.id : null);
   });
   const autoLayout = $("#auto-layout");
-  if (autoLayout) autoLayout.addEventListener("click", () => { store.doc.positions = {}; store.touch(); });
+  if (autoLayout) autoLayout.addEventListener("click", () => { store.record(); store.doc.positions = {}; store.touch(); });
 
   const runDialog = $("#run-dialog");
   const runButton = $("#run");
@@ -107,6 +120,40 @@ function start() {
   everything();
   if (data.selected) store.select(data.selected);
   status.textContent = store.data.workflow_id ? "" : "New workflow: not saved yet.";
+}
+
+// Undo/redo of the edits since the last save: buttons, Ctrl+Z, Ctrl+Shift+Z and Ctrl+Y.
+// In a text field or the code editor the keys undo typing there, as usual.
+function setupHistoryKeys(store, undoButton, redoButton) {
+  if (!store.editable) return;
+  if (undoButton) undoButton.addEventListener("click", () => store.undo());
+  if (redoButton) redoButton.addEventListener("click", () => store.redo());
+  document.addEventListener("keydown", (e) => {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+    const t = e.target;
+    if (t.closest && t.closest("input, textarea, select, [contenteditable=true]")) return;
+    const key = e.key.toLowerCase();
+    if (key === "z" && !e.shiftKey) { e.preventDefault(); store.undo(); }
+    else if ((key === "z" && e.shiftKey) || key === "y") { e.preventDefault(); store.redo(); }
+  });
+}
+
+// Delete (or Backspace) on a selected step, trigger or path of the diagram removes it, once confirmed.
+function setupDeleteKey(store, canvas) {
+  if (!store.editable) return;
+  canvas.addEventListener("keydown", (e) => {
+    if (e.key !== "Delete" && e.key !== "Backspace") return;
+    if (e.target.closest("input, textarea, select, [contenteditable=true]")) return;
+    const focused = e.target.closest("[data-id]");
+    const id = focused ? focused.dataset.id : store.selected;
+    const found = id && store.find(id);
+    if (!found) return;
+    e.preventDefault();
+    const what = found.kind === "job" ? `the step ${found.item.name} and its paths`
+      : found.kind === "trigger" ? `the ${store.nodeName(id).toLowerCase()} and its paths`
+        : `the path from ${store.nodeName(store.sourceOf(found.item))} to ${store.nodeName(found.item.target_job_id)}`;
+    if (confirm(`Remove ${what}?`)) store.remove(id);
+  });
 }
 
 function setupVersions(store) {

@@ -22,6 +22,7 @@ export class Inspector {
   render() {
     const { store } = this;
     if (this.editor) { this.editor.destroy(); this.editor = null; }
+    this.codeChanged = null; // set by a panel that follows the code (the request form)
     const found = store.selected ? store.find(store.selected) : null;
     const parts = [];
     this.after = [];
@@ -46,7 +47,7 @@ export class Inspector {
       doc: job.body || "",
       readOnly: !this.store.editable,
       label: `Code of step ${job.name}`,
-      onChange: (body) => this.store.change(job, { body }),
+      onChange: (body) => { this.store.change(job, { body }); if (this.codeChanged) this.codeChanged(body); },
     });
     showWarnings(this.editor, this.store.compileFor(job.id));
   }
@@ -144,6 +145,7 @@ export class Inspector {
     }
     for (const m of methods) {
       box.append(checkbox(`${m.name} (${m.auth_type})`, chosen.has(m.id), (on) => {
+        store.record();
         on ? chosen.add(m.id) : chosen.delete(m.id);
         store.triggerAuth[trigger.id] = [...chosen];
         store.touch();

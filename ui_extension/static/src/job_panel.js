@@ -6,6 +6,7 @@ import { EditorState } from "@codemirror/state";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { h, field, select, shown } from "./dom.js";
 import { retryFields } from "./retry_fields.js";
+import { requestSection, isHttpStep } from "./request_panel.js";
 import { stepRun } from "./step_run.js";
 
 export function splitAdaptor(spec) {
@@ -46,17 +47,20 @@ export function jobPanel(inspector, job) {
   const data = store.data;
   const editable = store.editable;
   const warnings = store.compileFor(job.id);
-  const parts = [h("h2", {}, `Step: ${job.name}`)];
+  const heading = h("h2", {}, `Step: ${job.name}`);
+  const parts = [heading];
   const [name, version] = splitAdaptor(job.adaptor);
   const ops = h("div", { class: "operations", "aria-live": "polite" });
   const credentials = data.credentials;
   if (editable) {
     const nameInput = h("input", { type: "text", value: job.name, required: true, "aria-required": "true",
-      oninput: (e) => store.change(job, { name: e.target.value }) });
+      oninput: (e) => { store.change(job, { name: e.target.value }); heading.textContent = `Step: ${e.target.value}`; } });
     const adaptorInput = h("input", { type: "text", value: name, list: "adaptor-names", spellcheck: "false" });
     const versionInput = h("input", { type: "text", value: version, list: `adaptor-versions`, spellcheck: "false" });
     const setAdaptor = () => {
+      const wasHttp = isHttpStep(job);
       store.change(job, { adaptor: `${adaptorInput.value.trim()}@${versionInput.value.trim() || "latest"}` });
+      if (wasHttp !== isHttpStep(job)) { inspector.render(); return; } // the request form comes or goes
       versionList.replaceWith((versionList = versions(adaptorInput.value.trim())));
       loadOperations(store, ops, job.adaptor);
     };
@@ -78,6 +82,8 @@ export function jobPanel(inspector, job) {
   parts.push(...retryFields(store, job, editable));
   const editorBox = h("div", { class: "editor" });
   const codeLabel = h("h3", { id: `code-${job.id}` }, "Code");
+  const request = requestSection(inspector, job);
+  if (request) parts.push(request);
   parts.push(codeLabel, editorBox);
   if (warnings.length) {
     parts.push(h("div", { class: "warning", role: "status" }, h("strong", {}, "Compile problems (saved anyway): "),
@@ -111,6 +117,7 @@ export function createEditor(parent, { doc, readOnly, label, onChange }) {
         basicSetup,
         javascript(),
         lintGutter(),
+        EditorView.lineWrapping,
         EditorState.readOnly.of(readOnly),
         EditorView.editable.of(!readOnly),
         EditorView.contentAttributes.of({ "aria-label": label, "aria-multiline": "true" }),

@@ -1,4 +1,6 @@
 // The workflow document being edited, the selection, and save problems; views subscribe.
+// Every edit before a save can be undone: each mutation first records a snapshot of the
+// document (typing into one field coalesces into one snapshot).
 
 export function uuid() {
   if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -27,6 +29,9 @@ export class Store {
     this.compile = []; // [{job_id, message, line, column}]
     this.dirty = false;
     this.listeners = new Set();
+    this.past = []; // snapshots before each edit, newest last
+    this.future = []; // snapshots undone, newest last
+    this.lastEdit = { key: null, at: 0 };
   }
 
   on(fn) { this.listeners.add(fn); }
@@ -60,8 +65,41 @@ export class Store {
   }
 
   change(item, patch) {
+    this.record(`${item.id || "workflow"}:${Object.keys(patch).join(",")}`);
     Object.assign(item, patch);
     this.touch();
+  }
+
+  // Call before mutating the document. Edits with the same `key` less than a second
+  // apart (keystrokes in one field) share one snapshot.
+  record(key = null) {
+    const now = Date.now();
+    const same = key && key === this.lastEdit.key && now - this.lastEdit.at < 1000;
+    this.lastEdit = { key, at: now };
+    if (same) return;
+    this.past.push(this.snapshot());
+    if (this.past.length > 200) this.past.shift();
+    this.future = [];
+  }
+
+  snapshot() { return structuredClone({ doc: this.doc, triggerAuth: this.triggerAuth }); }
+
+  get canUndo() { return this.past.length > 0; }
+  get canRedo() { return this.future.length > 0; }
+
+  undo() { this.travel(this.past, this.future); }
+  redo() { this.travel(this.future, this.past); }
+
+  travel(from, to) {
+    if (!from.length) return;
+    to.push(this.snapshot());
+    const { doc, triggerAuth } = from.pop();
+    this.doc = doc;
+    this.triggerAuth = triggerAuth;
+    this.lastEdit = { key: null, at: 0 };
+    this.dirty = true;
+    if (this.selected && !this.find(this.selected)) this.selected = null;
+    this.emit({ type: "history" });
   }
 
   touch() {
@@ -75,19 +113,28 @@ export class Store {
   }
 
   addJob(parentId) {
+    this.record();
     const job = {
       id: uuid(), name: this.uniqueName("Job"), adaptor: "@openfn/language-common@latest",
       body: "fn(state => state);\n", project_credential_id: null,
       max_attempts: 1, retry_delay_seconds: 0, retry_backoff: 1, retry_on_kill: false,
     };
     this.doc.jobs.push(job);
-    if (parentId) this.addEdge(parentId, job.id, false);
+    if (parentId) this.pushEdge(parentId, job.id);
     this.touch();
     this.select(job.id);
     return job;
   }
 
   addEdge(sourceId, targetId, select = true) {
+    this.record();
+    const edge = this.pushEdge(sourceId, targetId);
+    this.touch();
+    if (select) this.select(edge.id);
+    return edge;
+  }
+
+  pushEdge(sourceId, targetId) {
     const source = this.find(sourceId);
     const edge = {
       id: uuid(), target_job_id: targetId, enabled: true,
@@ -97,12 +144,11 @@ export class Store {
       condition_expression: null, condition_label: null,
     };
     this.doc.edges.push(edge);
-    this.touch();
-    if (select) this.select(edge.id);
     return edge;
   }
 
   addTrigger(type) {
+    this.record();
     const trigger = { id: uuid(), type, enabled: true, cron_expression: type === "cron" ? "0 * * * *" : null };
     this.doc.triggers.push(trigger);
     this.touch();
@@ -112,6 +158,7 @@ export class Store {
   remove(id) {
     const found = this.find(id);
     if (!found) return;
+    this.record();
     const list = this.doc[found.kind + "s"];
     list.splice(list.indexOf(found.item), 1);
     if (found.kind !== "edge") {
@@ -139,6 +186,30 @@ export class Store {
     return this.doc.jobs.filter((j) => !parents.has(j.id) && !ancestors.has(j.id));
   }
 
+  // Whether a path may be drawn from `sourceId` (job or trigger) to the job `targetId`:
+  // not to itself, not twice, and no cycle (the target must not lead back to the source).
+  canConnect(sourceId, targetId) {
+    const source = this.find(sourceId), target = this.find(targetId);
+    if (!source || source.kind === "edge" || !target || target.kind !== "job" || sourceId === targetId) return false;
+    if (this.doc.edges.some((e) => this.sourceOf(e) === sourceId && e.target_job_id === targetId)) return false;
+    const reached = new Set([targetId]);
+    const queue = [targetId];
+    while (queue.length) {
+      const id = queue.shift();
+      for (const e of this.doc.edges) {
+        if (e.source_job_id === id && !reached.has(e.target_job_id)) { reached.add(e.target_job_id); queue.push(e.target_job_id); }
+      }
+    }
+    return !reached.has(sourceId);
+  }
+
+  // Fix positions ({id: {x, y}} of top-left corners) in one undoable edit.
+  place(positions) {
+    this.record();
+    Object.assign(this.doc.positions, positions);
+    this.touch();
+  }
+
   saved(response) {
     this.doc = response.workflow;
     this.doc.positions = this.doc.positions || {};
@@ -147,6 +218,9 @@ export class Store {
     this.compile = response.compile || [];
     this.problems = [];
     this.dirty = false;
+    this.past = [];
+    this.future = [];
+    this.lastEdit = { key: null, at: 0 };
     this.emit({ type: "saved" });
   }
 }
