@@ -11,6 +11,7 @@ from lightning_flows.accounts.models import (
     UserToken,
 )
 from lightning_flows.audit.models import AuditEvent
+from lightning_flows.collections.models import CollectionItem
 from lightning_flows.credentials.models import (
     Credential,
     ProjectCredential,
@@ -22,6 +23,7 @@ from lightning_flows.limits.models import ProjectUsage
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.projects.spec_models import Channel, Collection
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
+from lightning_flows.templates.models import WorkflowTemplate
 from lightning_flows.workflows.models import (
     Edge,
     Job,
@@ -39,6 +41,7 @@ __all__ = [
     "AuthProvider",
     "Channel",
     "Collection",
+    "CollectionItem",
     "Credential",
     "Dataclip",
     "Edge",
@@ -62,6 +65,7 @@ __all__ = [
     "WorkerRecord",
     "Workflow",
     "WorkflowSnapshot",
+    "WorkflowTemplate",
     "WorkflowVersion",
     "metadata",
 ]

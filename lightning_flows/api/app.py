@@ -13,6 +13,7 @@ from lightning_flows.api.input_limits import InputLimits
 from lightning_flows.api.routes import (
     admin,
     audit,
+    collections,
     credentials,
     gitsync,
     health,
@@ -58,6 +59,7 @@ def create_app() -> FastAPI:
     app.include_router(workflow_history.router)
     app.include_router(workflow_history.alerts_router)
     app.include_router(gitsync.router)
+    app.include_router(collections.router)
     _enable_projects_as_code_hooks()
     app.include_router(webhooks.router)
     for security_module in (credentials, audit, tokens, users, admin):
