@@ -119,9 +119,11 @@ export const COLLECTIONS_ADAPTOR = '@openfn/language-collections';
  * etc. without declaring a second adaptor: an undeclared `collections` the step's
  * adaptor does not export is imported from @openfn/language-collections.
  */
-function addCollectionsImport(ast, exportNames) {
-  if (exportNames.includes('collections')) return [];
-  if (!undeclaredUses(ast, new Set(['collections'])).size) return [];
+function needsCollections(ast, exportNames) {
+  return !exportNames.includes('collections') && undeclaredUses(ast, new Set(['collections'])).size > 0;
+}
+
+function addCollectionsImport(ast) {
   ast.program.body.unshift(
     b.importDeclaration(
       [b.importSpecifier(b.identifier('collections'))],
@@ -146,8 +148,9 @@ export function compile(source, adaptor) {
   const exportDecl = ensureDefaultExport(ast);
   const operations = moveOperations(ast, exportDecl, deferName);
   const exportNames = [...adaptor.exportNames];
+  const collections = needsCollections(ast, exportNames); // before imports add unscoped nodes
   const imports = addAdaptorImports(ast, adaptor.specifier, exportNames);
-  const modules = addCollectionsImport(ast, exportNames);
+  const modules = collections ? addCollectionsImport(ast) : [];
   const { code, map } = recast.print(ast, { sourceMapName: 'src.map.json' });
   return { code, map: { ...map, operations }, imports, modules };
 }
