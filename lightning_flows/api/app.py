@@ -21,6 +21,7 @@ from lightning_flows.api.routes import (
     provision,
     run_requests,
     runs,
+    templates,
     tokens,
     users,
     webhook_auth,
@@ -60,6 +61,7 @@ def create_app() -> FastAPI:
     app.include_router(workflow_history.alerts_router)
     app.include_router(gitsync.router)
     app.include_router(collections.router)
+    app.include_router(templates.router)
     _enable_projects_as_code_hooks()
     app.include_router(webhooks.router)
     for security_module in (credentials, audit, tokens, users, admin):
