@@ -23,7 +23,6 @@ from lightning_flows.accounts.models import User
 from lightning_flows.accounts.policy import require_superuser
 from lightning_flows.audit import service as audit
 from lightning_flows.core.errors import Forbidden, InvalidInput, NotFound
-from lightning_flows.core.models import touch
 from lightning_flows.provisioning.credentials import CredentialLinks
 from lightning_flows.provisioning.export import workflow_state
 from lightning_flows.provisioning.resolve import GraphResolver

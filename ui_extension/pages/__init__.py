@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from ui_extension.pages import (
     admin,
+    collections,
     credentials,
     formatting,  # noqa: F401  (registers the template filters)
     history,
@@ -17,6 +18,7 @@ from ui_extension.pages import (
     projects,
     runs,
     settings,
+    templates,
 )
 
 router = APIRouter()
@@ -28,6 +30,8 @@ for module in (
     settings,
     limits_settings,
     project_code,
+    collections,
+    templates,
     admin,
 ):
     router.include_router(module.router)
