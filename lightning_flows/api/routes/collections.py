@@ -152,7 +152,7 @@ def _item(item: CollectionItem) -> dict[str, Any]:
 
 
 @router.get(
-    "/collections/{name}/{key:path}",
+    "/collections/{name}/{key}",
     response_model=ItemOut,
     responses={204: {"description": "No item has this key"}},
 )
@@ -166,7 +166,7 @@ def get_item(
     return _item(item)
 
 
-@router.put("/collections/{name}/{key:path}", response_model=UpsertResult)
+@router.put("/collections/{name}/{key}", response_model=UpsertResult)
 def put_item(
     session: SessionDep,
     caller: CallerDep,
@@ -198,7 +198,7 @@ def put_items(
     )
 
 
-@router.delete("/collections/{name}/{key:path}", response_model=DeleteResult)
+@router.delete("/collections/{name}/{key}", response_model=DeleteResult)
 def delete_item(
     session: SessionDep, caller: CallerDep, name: str, key: str, project_id: ProjectParam = None
 ) -> object:
