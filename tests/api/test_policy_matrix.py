@@ -29,15 +29,15 @@ from lightning_flows.accounts.models import ApiToken, AuthProvider, User, UserSe
 from lightning_flows.accounts.passwords import hash_password
 from lightning_flows.accounts.service import hash_token
 from lightning_flows.api.web import session_cookie_name
+from lightning_flows.collections.models import CollectionItem
 from lightning_flows.core.db import get_engine
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.models import WebhookAuthMethod
-from lightning_flows.collections.models import CollectionItem
 from lightning_flows.models import metadata
+from lightning_flows.projects.models import ProjectUser
 from lightning_flows.projects.spec_models import Collection
 from lightning_flows.templates.models import WorkflowTemplate
 from lightning_flows.templates.service import builtin_templates
-from lightning_flows.projects.models import ProjectUser
 from lightning_flows.workflows.models import WorkflowVersion
 from tests import factories
 from tests.support.web import csrf_token
