@@ -15,10 +15,9 @@ import pytest
 from sqlmodel import Session
 
 from lightning_flows.collections import items, service
-from lightning_flows.core.config import get_settings
 from lightning_flows.runs.models import Dataclip
 from tests import factories
-from tests.support.projects import live_server
+from tests.support.collections_api import live_collections_api
 from tests.support.runs import logs_of, steps_of, wait_for_run
 
 pytestmark = pytest.mark.slow
@@ -56,14 +55,8 @@ fn(state => { state.remaining = state.data.map(d => d.key); return state; });
 
 @pytest.fixture
 def collections_api(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[str]:
-    with live_server() as url:
-        monkeypatch.setenv("LIGHTNING_COLLECTIONS_URL", f"{url}/collections")
-        get_settings.cache_clear()
-        try:
-            yield url
-        finally:
-            monkeypatch.delenv("LIGHTNING_COLLECTIONS_URL")
-            get_settings.cache_clear()
+    with live_collections_api(monkeypatch) as url:
+        yield url
 
 
 def _output(session: Session, step) -> dict:
