@@ -112,3 +112,24 @@ def test_a_run_cannot_reach_another_projects_collection(
     (step,) = steps_of(session, run.id)
     assert run.state == "failed"
     assert "COLLECTION_NOT_FOUND" in (step.error_message or "") + (step.error_type or "")
+
+
+def test_a_local_run_uses_a_personal_token_like_openfns_cli(
+    session: Session, user: factories.User, project, collections_api: str, tmp_path
+) -> None:
+    from lightning_flows.engine.local import load_plan, run_local
+
+    service.create_collection(session, project.id, "local-codes", None)
+    job = tmp_path / "job.js"
+    job.write_text(
+        "collections.set('local-codes', 'k', { v: 1 });\ncollections.get('local-codes', 'k');\n"
+    )
+    token = factories.auth_headers(session, user)["Authorization"].removeprefix("Bearer ")
+    configuration = {
+        "collections_endpoint": f"{collections_api}/collections",
+        "collections_token": token,
+    }
+    run = run_local(load_plan(job), {"configuration": configuration})
+    assert run.walk.state == "success", run.walk
+    assert run.output == {"data": {"v": 1}}
+    assert not any(token in entry.message for entry in run.logs)
