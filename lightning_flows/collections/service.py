@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from lightning_flows.audit import service as audit
+from lightning_flows.audit.models import AuditEvent
 from lightning_flows.collections.models import CollectionItem
 from lightning_flows.collections.schemas import CollectionPublic
 from lightning_flows.core.errors import Conflict, InvalidInput, NotFound
@@ -108,3 +109,15 @@ def delete_collection(
     )  # fmt: skip
     session.delete(row)
     session.commit()
+
+
+def recent_changes(session: Session, collection: Collection, limit: int = 10) -> list[AuditEvent]:
+    """The collection's latest audit events, newest first (the table page shows them)."""
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.item_type == "collection", AuditEvent.item_id == collection.id)
+            .order_by(col(AuditEvent.inserted_at).desc())
+            .limit(limit)
+        ).all()
+    )

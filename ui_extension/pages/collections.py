@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 
 from lightning_flows.accounts.models import User
@@ -123,6 +123,8 @@ def _items_page(
         paged=cursor is not None,
         matching=items.count(db, collection, query),
         total=items.count(db, collection),
+        changes=service.recent_changes(db, collection),
+        actors=_emails(db, service.recent_changes(db, collection)),
         **extra,
     )
     return render(request, "pages/collection.html", context, user=user, status_code=status)
@@ -216,3 +218,11 @@ def export_items(
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{collection.name}.{fmt}"'},
     )
+
+
+def _emails(db: Session, events: list) -> dict[uuid.UUID, str]:
+    ids = {e.actor_id for e in events if e.actor_id}
+    if not ids:
+        return {}
+    rows = db.exec(select(User.id, User.email).where(col(User.id).in_(ids))).all()
+    return dict(rows)

@@ -92,6 +92,8 @@ def test_viewers_read_and_editors_write(
     )
     event = session.exec(select(AuditEvent).where(AuditEvent.event == "items_upserted")).one()
     assert event.actor_id == editor_user.id and event.details["via"] == "ui"
+    changes = editor.get(base).text.split('id="recent-changes"')[1].split("</ul>")[0]
+    assert "items upserted (1: k) by " + editor_user.email + " (ui)" in " ".join(changes.split())
     stranger = sign_in_as(factories.make_user(session))
     assert stranger.get(base).status_code == 404
 
