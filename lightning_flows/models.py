@@ -20,10 +20,17 @@ from lightning_flows.credentials.models import (
 )
 from lightning_flows.gitsync.models import RepoConnection
 from lightning_flows.limits.models import ProjectUsage
+from lightning_flows.notifications.models import (
+    AlertOutbox,
+    AlertThrottle,
+    AlertWebhook,
+    DigestDelivery,
+)
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.projects.spec_models import Channel, Collection
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
 from lightning_flows.templates.models import WorkflowTemplate
+from lightning_flows.testing.models import WorkflowTestCase
 from lightning_flows.workflows.models import (
     Edge,
     Job,
@@ -36,6 +43,9 @@ from lightning_flows.workflows.models import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AlertOutbox",
+    "AlertThrottle",
+    "AlertWebhook",
     "ApiToken",
     "AuditEvent",
     "AuthProvider",
@@ -44,6 +54,7 @@ __all__ = [
     "CollectionItem",
     "Credential",
     "Dataclip",
+    "DigestDelivery",
     "Edge",
     "InstanceSetting",
     "Job",
@@ -66,6 +77,7 @@ __all__ = [
     "Workflow",
     "WorkflowSnapshot",
     "WorkflowTemplate",
+    "WorkflowTestCase",
     "WorkflowVersion",
     "metadata",
 ]

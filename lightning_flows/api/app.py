@@ -12,9 +12,11 @@ from lightning_flows.api.errors import register_error_handlers
 from lightning_flows.api.input_limits import InputLimits
 from lightning_flows.api.routes import (
     admin,
+    alerts,
     audit,
     collections,
     credentials,
+    dataclips,
     gitsync,
     health,
     projects,
@@ -22,6 +24,7 @@ from lightning_flows.api.routes import (
     run_requests,
     runs,
     templates,
+    test_cases,
     tokens,
     users,
     webhook_auth,
@@ -53,12 +56,13 @@ def create_app() -> FastAPI:
         from lightning_flows.engine.prefect.deployments import enable_deployment_sync
 
         enable_deployment_sync()
-    for module in (health, projects, runs, run_requests, workflows):
+    for module in (health, projects, runs, dataclips, run_requests, workflows, test_cases):
         app.include_router(module.router)
     app.include_router(webhook_auth.router)
     app.include_router(provision.router)
     app.include_router(workflow_history.router)
     app.include_router(workflow_history.alerts_router)
+    app.include_router(alerts.router)
     app.include_router(gitsync.router)
     app.include_router(collections.router)
     app.include_router(templates.router)

@@ -14,6 +14,7 @@ from lightning_flows.cli import runs as runs_commands
 from lightning_flows.cli import up as up_command
 from lightning_flows.cli import users as user_commands
 from lightning_flows.cli import worker as worker_command
+from lightning_flows.cli import workflow_tests as test_command
 
 app = typer.Typer(
     help="Lightning Flows: run OpenFn jobs and workflows on Prefect.",
@@ -30,6 +31,7 @@ app.command("run")(run_command.run)
 app.command("worker")(worker_command.worker)
 app.command("deploy")(deploy_commands.deploy)
 app.command("pull")(deploy_commands.pull)
+app.command("test")(test_command.test)
 app.add_typer(deploy_commands.sync_app, name="sync")
 
 

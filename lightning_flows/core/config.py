@@ -128,6 +128,21 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
     mail_from: str = "Lightning Flows <no-reply@localhost>"
+    # Failure alerts (notifications/)
+    alert_max_per_window: int = Field(
+        default=3, ge=1, description="Failure mails per workflow and recipient per window."
+    )
+    alert_window_seconds: float = Field(
+        default=3600.0, gt=0, description="The throttle window; a summary mail ends it."
+    )
+    alert_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often a worker sends the alerts waiting."
+    )
+    alert_webhook_attempts: int = Field(default=3, ge=1, le=10)
+    alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    digest_schedule: str = Field(
+        default="0 6 * * *", description="Cron schedule of the digest maintenance flow (UTC)."
+    )
     # Projects as code
     git_sync_allow_local_remotes: bool = Field(
         default=False, description="Allow git sync to local paths/file:// remotes (tests, demos)."

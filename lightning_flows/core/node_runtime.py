@@ -12,23 +12,41 @@ from lightning_flows.core.config import get_settings
 
 _lock = threading.Lock()
 _pool: NodePool | None = None
+_limited: dict[int, NodePool] = {}
+"""Pools whose processes have a project's lower heap limit, one per limit (started lazily)."""
 _started: weakref.WeakSet[NodePool] = weakref.WeakSet()
 """Every pool started, closed ones too: `shutdown_pool()` ends their busy processes."""
 
 
-def get_pool() -> NodePool:
-    """The Node process pool that executes steps (started on first use)."""
+def _new_pool(memory_limit_mb: int) -> NodePool:
+    settings = get_settings()
+    pool = NodePool(
+        settings.node_pool_size,
+        step_timeout_s=settings.step_timeout_seconds,
+        memory_limit_mb=memory_limit_mb,
+        state_limit_bytes=settings.state_limit_bytes,
+    )
+    _started.add(pool)
+    return pool
+
+
+def get_pool(memory_limit_mb: int | None = None) -> NodePool:
+    """The Node process pool that executes steps (started on first use).
+
+    `memory_limit_mb` below the instance's limit (a project's own) selects a pool whose
+    processes run with that heap limit: V8 fixes a process's heap limit at start, so a
+    lower limit needs processes of its own.
+    """
     global _pool
+    instance_limit = get_settings().step_memory_limit_mb
     with _lock:
+        if memory_limit_mb is not None and memory_limit_mb < instance_limit:
+            pool = _limited.get(memory_limit_mb)
+            if pool is None:
+                pool = _limited[memory_limit_mb] = _new_pool(memory_limit_mb)
+            return pool
         if _pool is None:
-            settings = get_settings()
-            _pool = NodePool(
-                settings.node_pool_size,
-                step_timeout_s=settings.step_timeout_seconds,
-                memory_limit_mb=settings.step_memory_limit_mb,
-                state_limit_bytes=settings.state_limit_bytes,
-            )
-            _started.add(_pool)
+            _pool = _new_pool(instance_limit)
         return _pool
 
 
@@ -36,9 +54,11 @@ def close_pool() -> None:
     """Stop idle Node processes now and busy ones when their step ends."""
     global _pool
     with _lock:
-        if _pool is not None:
-            _pool.close()
+        pools = [p for p in (_pool, *_limited.values()) if p is not None]
         _pool = None
+        _limited.clear()
+    for pool in pools:
+        pool.close()
 
 
 def shutdown_pool() -> None:
@@ -50,6 +70,7 @@ def shutdown_pool() -> None:
     global _pool
     with _lock:
         pools, _pool = list(_started), None
+        _limited.clear()
     for pool in pools:  # closed ones too: close_pool() leaves their busy processes
         pool.kill_all()
 

@@ -40,14 +40,18 @@ class RunContext:
     failed_job_name: str | None = None
     step_timeout_seconds: float | None = None  # the project's, within the instance's
     state_limit_bytes: int | None = None
+    step_memory_limit_mb: int | None = None
 
 
 def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext:
     work_order = session.get(WorkOrder, run.work_order_id)
     assert work_order is not None  # noqa: S101 (foreign key)
-    retention, step_timeout, state_limit = session.exec(
+    retention, step_timeout, state_limit, memory_limit = session.exec(
         select(
-            Project.retention_policy, Project.step_timeout_seconds, Project.state_limit_bytes
+            Project.retention_policy,
+            Project.step_timeout_seconds,
+            Project.state_limit_bytes,
+            Project.step_memory_limit_mb,
         ).where(Project.id == work_order.project_id)
     ).one()
     workflow_name, plan = _plan(
@@ -72,6 +76,7 @@ def load_run_context(session: Session, run: Run, *, resumed: bool) -> RunContext
         **(_last_failure(session, run) if resumed else {}),
         step_timeout_seconds=step_timeout,
         state_limit_bytes=state_limit,
+        step_memory_limit_mb=memory_limit,
     )
 
 

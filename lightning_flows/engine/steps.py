@@ -151,7 +151,7 @@ class RunExecutor:
             access = self._collections_access()
             self._add_secrets({access["collections_token"]})
             state["configuration"] = {**(state.get("configuration") or {}), **access}
-        return get_pool().run_step(
+        return get_pool(self.ctx.step_memory_limit_mb).run_step(
             StepRequest(
                 step_id=step.id,
                 body=step.body,

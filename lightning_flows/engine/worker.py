@@ -11,7 +11,9 @@ step), and flow runs started from a deployment or schedule.
 
 It is a worker of that work pool: a heartbeat thread tells Prefect (for its UI) and
 the platform database (for liveness) that it is alive; every worker takes over the
-runs of workers that went silent (engine/recovery.py). `stop(grace)` drains: no new
+runs of workers that went silent (engine/recovery.py), keeps the maintenance deployments
+in Prefect and sends the failure alerts waiting in the outbox (notifications/dispatch.py),
+each on a thread of its own. `stop(grace)` drains: no new
 claims, runs hand themselves back between steps, and after `grace` seconds the runs
 still inside a step are handed back too (resumed elsewhere at that step).
 """
@@ -40,6 +42,7 @@ from lightning_flows.engine.prefect.mirror import mirror_in_prefect
 from lightning_flows.engine.recovery import sweep_lost_runs
 from lightning_flows.engine.wakeup import RunSignal
 from lightning_flows.maintenance import deployment as maintenance
+from lightning_flows.notifications import dispatch as alerts
 from lightning_flows.runs import takeover, workers
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_runs, release_claims
@@ -96,6 +99,10 @@ class Worker:
         threading.Thread(target=get_pool().warm_up, name="node-warm-up", daemon=True).start()
         threading.Thread(
             target=maintenance.keep_deployed, args=(self.stopping,), name="maintenance", daemon=True
+        ).start()
+        # Failure alerts leave the outbox on a thread of their own, off the runs' path.
+        threading.Thread(
+            target=alerts.serve, args=(self.stopping,), name="failure-alerts", daemon=True
         ).start()
         try:
             self._loop()

@@ -1,7 +1,8 @@
-"""`lightning-flows-retention`: the Prefect flow that applies every project's retention.
+"""The platform's maintenance flows: `lightning-flows-retention` applies every project's
+retention, `lightning-flows-digests` sends the members' daily/weekly/monthly digests.
 
-Its deployment (maintenance/deployment.py) runs it on a schedule on the platform's
-work pool; the Prefect UI shows its runs and logs and can start it by hand.
+Their deployments (maintenance/deployment.py) run them on schedules on the platform's
+work pool; the Prefect UI shows their runs and logs and can start them by hand.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from lightning_flows.maintenance.retention import (
     apply_project_retention,
     projects_with_retention,
 )
+from lightning_flows.notifications.digest import send_digests
 
 RETENTION_FLOW = "lightning-flows-retention"
 ENTRYPOINT = "lightning_flows/maintenance/flow.py:apply_retention"
+DIGEST_FLOW = "lightning-flows-digests"
+DIGEST_ENTRYPOINT = "lightning_flows/maintenance/flow.py:send_digest_mails"
 
 
 @flow(name=RETENTION_FLOW, persist_result=False, validate_parameters=False, log_prints=False)
@@ -44,3 +48,11 @@ def apply_retention() -> dict[str, Any]:
         total.add(done)
     logger.info("Retention applied to %d project(s): %s", len(projects), asdict(total))
     return asdict(total)
+
+
+@flow(name=DIGEST_FLOW, persist_result=False, validate_parameters=False, log_prints=False)
+def send_digest_mails() -> dict[str, Any]:
+    """Mail every digest whose day, week or month is over and not sent yet."""
+    sent = send_digests()
+    get_run_logger().info("Digests sent: %d", sent)
+    return {"sent": sent}

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from lightning_flows.core.models import created_at, fk, timestamp, uuid_pk
+from lightning_flows.core.models import created_at, fk, json_column, timestamp, uuid_pk
 
 
 class RetentionPolicy(StrEnum):
@@ -76,6 +76,9 @@ class ProjectUser(SQLModel, table=True):
     user_id: uuid.UUID = fk("users.id")
     role: str = Field(default=Role.EDITOR.value, max_length=16)
     failure_alert: bool = True
+    failure_alert_workflow_ids: list[str] | None = json_column(
+        default=None
+    )  # None: every workflow of the project; else only these (notifications/subscriptions.py)
     workflow_change_alert: bool = Field(
         default=False, description="Email this member when a workflow of the project changes."
     )

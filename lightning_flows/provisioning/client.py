@@ -89,6 +89,10 @@ class ApiClient:
         """The project's state, keyed like `like` (an older state) where it can be."""
         return from_payload(_data(self._call("GET", f"/api/provision/{project_id}")), like=like)
 
+    def run_test_cases(self, project_id: str) -> dict[str, Any]:
+        """Run the project's test cases on the saved workflows (`lightning-flows test`)."""
+        return self._call("POST", f"/api/projects/{project_id}/test_cases/run")
+
     def sync(self, project_id: str) -> dict[str, Any]:
         return self._call("POST", f"/api/projects/{project_id}/sync")
 

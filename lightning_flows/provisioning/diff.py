@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from lightning_flows.projects.models import Project
+from lightning_flows.provisioning.test_cases import export_cases
 from lightning_flows.workflows import service as workflows
 from lightning_flows.workflows.diff import FieldChange, WorkflowDiff, diff_workflows, render_text
 from lightning_flows.workflows.models import Workflow
@@ -20,6 +21,9 @@ class ProjectDiff(BaseModel):
     change: Literal["added", "changed", "unchanged"]
     fields: list[FieldChange] = Field(default_factory=list)
     workflows: list[WorkflowDiff] = Field(default_factory=list)
+    test_cases: list[str] = Field(
+        default_factory=list, description='Test case changes, e.g. `+ test case "a" of "wf"`.'
+    )
 
     @property
     def has_changes(self) -> bool:
@@ -43,6 +47,9 @@ def capture(session: Session, project_id: uuid.UUID | None) -> dict[str, Any] | 
         "workflows": {
             str(wf.id): workflows.to_public(session, wf).model_dump(mode="json") for wf in live
         },
+        "test_cases": {
+            str(wf.id): (wf.name, export_cases(session, wf.id).get("test_cases", {})) for wf in live
+        },
     }
 
 
@@ -61,12 +68,31 @@ def diff_projects(old: dict[str, Any] | None, new: dict[str, Any]) -> ProjectDif
         diff = diff_workflows(before["workflows"].get(wf_id), new["workflows"].get(wf_id))
         if diff.change != "unchanged":
             changed.append(diff)
+    cases = _test_case_changes(before.get("test_cases", {}), new.get("test_cases", {}))
     change: Literal["added", "changed", "unchanged"] = (
-        "added" if old is None else "changed" if fields or changed else "unchanged"
+        "added" if old is None else "changed" if fields or changed or cases else "unchanged"
     )
     return ProjectDiff(
-        project_id=new.get("id"), name=new["name"], change=change, fields=fields, workflows=changed
+        project_id=new.get("id"),
+        name=new["name"],
+        change=change,
+        fields=fields,
+        workflows=changed,
+        test_cases=cases,
     )
+
+
+def _test_case_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    lines = []
+    for wf_id, (wf_name, new) in after.items():
+        old: dict[str, Any] = (before.get(wf_id) or ("", {}))[1]
+        for key in sorted({*old, *new}):
+            mark = "+" if key not in old else "-" if key not in new else "~"
+            if mark == "~" and old[key] == new[key]:
+                continue
+            name = (new.get(key) or old[key])["name"]
+            lines.append(f'{mark} test case "{name}" of workflow "{wf_name}"')
+    return lines
 
 
 def render(diff: ProjectDiff) -> str:
@@ -79,4 +105,5 @@ def render(diff: ProjectDiff) -> str:
         lines.append(f"  {f.field}: {f.old!r} -> {f.new!r}")
     for wf in diff.workflows:
         lines += render_text(wf, indent="  ")
+    lines += [f"  {line}" for line in diff.test_cases]
     return "\n".join(lines)

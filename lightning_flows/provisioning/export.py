@@ -13,6 +13,7 @@ from lightning_flows.projects.models import Project
 from lightning_flows.provisioning.extras import project_extras
 from lightning_flows.provisioning.spec import hyphenate, retry_extension
 from lightning_flows.provisioning.state import KeyAllocator, credential_key, spec_from_state
+from lightning_flows.provisioning.test_cases import export_cases
 from lightning_flows.provisioning.yamlio import dump_yaml
 from lightning_flows.workflows import service as workflows
 from lightning_flows.workflows.models import Workflow
@@ -43,7 +44,10 @@ def project_state(session: Session, project: Project, hints: KeyHints | None = N
     states = {}
     for wf in live:
         key = wf_keys.take(hints.get(wf.id), hyphenate(wf.name))
-        states[key] = workflow_state(workflows.to_public(session, wf), hints)
+        states[key] = {
+            **workflow_state(workflows.to_public(session, wf), hints),
+            **export_cases(session, wf.id),
+        }
     return {
         "id": str(project.id),
         "name": project.name,

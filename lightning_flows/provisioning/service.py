@@ -30,6 +30,7 @@ from lightning_flows.provisioning.export import project_state
 from lightning_flows.provisioning.extras import plan_extras
 from lightning_flows.provisioning.plan import WorkflowPlan, plan_workflows
 from lightning_flows.provisioning.spec import ProjectSpec, parse_document
+from lightning_flows.provisioning.test_cases import plan_test_cases
 from lightning_flows.workflows import events
 from lightning_flows.workflows import service as workflows
 from lightning_flows.workflows.models import VersionSource
@@ -122,6 +123,7 @@ def apply(
     credentials = resolve_credentials(session, user, project, spec, problems)
     plans = plan_workflows(session, project, spec, credentials, problems)
     extras = plan_extras(session, project, spec, credentials, problems)
+    test_cases = plan_test_cases(session, project, raw, spec, problems)
     if problems:
         first = problems[0]
         raise InvalidInput(
@@ -140,6 +142,8 @@ def apply(
         if plan.graph is not None:
             hints.update(plan.graph.hints)
         _apply_plan(session, project.id, plan, user, outcome)
+    session.flush()
+    test_cases.write(session, project.id, {p.key: p.workflow_id for p in plans if not p.delete})
     audit.record(
         session,
         "provisioned",

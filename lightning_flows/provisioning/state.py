@@ -99,6 +99,8 @@ def _workflow_spec(wf: Doc, cred_keys: dict[str, str]) -> Doc:
     spec: Doc = {"name": wf["name"], "jobs": jobs, "triggers": triggers, "edges": edges}
     if wf.get("on_worker_loss", "resume") != "resume":  # our extension; OpenFn ignores it
         spec["on_worker_loss"] = wf["on_worker_loss"]
+    if wf.get("test_cases"):  # our extension too (provisioning/test_cases.py)
+        spec["test_cases"] = copy.deepcopy(wf["test_cases"])
     return spec
 
 
@@ -142,6 +144,8 @@ def merge_spec_and_state(spec: Doc, state: Doc | None) -> Doc:
             continue
         new = workflows[key]
         new["id"] = old["id"]
+        if old.get("test_cases"):  # a file that dropped them all removes them
+            new.setdefault("test_cases", {})
         for collection in _COLLECTIONS:
             items = new.setdefault(collection, {})
             for item_key, old_item in old.get(collection, {}).items():

@@ -77,6 +77,9 @@ def _workflow(wf: Doc) -> Doc:
         "jobs": [{k: j.get(k) for k in _JOB} for j in _by_id(wf.get("jobs"))],
         "triggers": [_trigger(t) for t in _by_id(wf.get("triggers"))],
         "edges": [_no_nulls({k: e.get(k) for k in _EDGE}) for e in _by_id(wf.get("edges"))],
+        # our extensions, which Lightning ignores
+        **({"on_worker_loss": wf["on_worker_loss"]} if wf.get("on_worker_loss") else {}),
+        **({"test_cases": wf["test_cases"]} if wf.get("test_cases") else {}),
     }
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from adaptor_tasks.models import ExitReason  # the one enum of step exit reasons
@@ -31,6 +31,14 @@ class Dataclip(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(_in("type", list(DataclipType)), name="ck_dataclips_type"),
         Index("ix_dataclips_project_inserted", "project_id", "inserted_at"),
+        Index(
+            "uq_dataclips_project_name",
+            "project_id",
+            "name",
+            unique=True,
+            sqlite_where=text("name IS NOT NULL"),
+            postgresql_where=text("name IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = uuid_pk()

@@ -122,3 +122,19 @@ class WorkOrderFilters(BaseModel):
     last_activity_since: datetime | None = None
     last_activity_until: datetime | None = None
     search: str | None = None
+
+
+class NamedDataclip(BaseModel):
+    """A named dataclip in a list (without its body: open it by id)."""
+
+    id: uuid.UUID
+    name: str | None
+    type: DataclipType
+    wiped_at: datetime | None
+    inserted_at: datetime
+
+
+class DataclipNameUpdate(BaseModel):
+    """`{"name": "..."}` names and keeps a dataclip; null or "" removes the name."""
+
+    name: str | None = Field(default=None, max_length=255)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from lightning_flows.core.errors import InvalidTransition
 from lightning_flows.core.timeutil import utcnow
+from lightning_flows.notifications import outbox
 from lightning_flows.runs.models import Run, WorkOrder
 from lightning_flows.runs.states import (
     RunState,
@@ -86,6 +87,7 @@ def transition(
             .values(state=work_order_state_for(tgt).value, last_activity=now, updated_at=now)
             .execution_options(synchronize_session=False)
         )
+        outbox.note_ended(session, moved, tgt)  # in this transaction: no ending without its alert
     if commit:
         session.commit()
     else:

@@ -281,6 +281,18 @@ ROUTES: dict[tuple[str, str], Case] = {
         path=P,
         allowed_404="not a member",
     ),
+    ("GET", "/api/projects/{project_id}/alerts"): Case(
+        project(ALL), path=P, allowed_404="not a member"
+    ),
+    ("PUT", "/api/projects/{project_id}/alerts"): Case(
+        project(ALL), json=lambda w, r: {"digest": "daily"}, path=P, allowed_404="not a member"
+    ),
+    # the project's alert webhook: members see whether there is one, admins set it
+    ("GET", "/api/projects/{project_id}/alert_webhook"): Case(project(ALL), path=P),
+    ("PUT", "/api/projects/{project_id}/alert_webhook"): Case(
+        project(ADMINS), json=lambda w, r: {"url": "https://chat.example.org/hook"}, path=P
+    ),
+    ("DELETE", "/api/projects/{project_id}/alert_webhook"): Case(project(ADMINS), path=P),
     # workflows, versions, runs and history
     ("GET", "/api/projects/{project_id}/workflows"): Case(project(ALL), path=P),
     ("POST", "/api/projects/{project_id}/workflows"): Case(
@@ -525,6 +537,19 @@ ROUTES: dict[tuple[str, str], Case] = {
         page=True,
         path=P,
         form=lambda w, r: {"name": "renamed", "retention_policy": "retain_all"},
+    ),
+    ("POST", "/projects/{project_id}/settings/alerts"): Case(
+        project(ALL),
+        page=True,
+        path=P,
+        form=lambda w, r: {"failure_alert": "on", "scope": "all", "digest": "weekly"},
+        allowed_404="not a member",
+    ),
+    ("POST", "/projects/{project_id}/settings/alert_webhook"): Case(
+        project(ADMINS), page=True, path=P, form=lambda w, r: {"url": "https://chat.example.org"}
+    ),
+    ("POST", "/projects/{project_id}/settings/alert_webhook/delete"): Case(
+        project(ADMINS), page=True, path=P, form=lambda w, r: {}
     ),
     ("POST", "/projects/{project_id}/settings/limits"): Case(
         project(ADMINS), page=True, path=P, form=lambda w, r: {"step_timeout_seconds": "60"}

@@ -25,3 +25,27 @@ def test_a_project_state_limit_kills_a_step_returning_more(
     assert run.state == "killed"
     [step] = steps_of(session, run.id)
     assert step.exit_reason == "kill"
+
+
+HUNGRY = """fn(s => {
+  const chunks = [];
+  for (let i = 0; i < 100; i++) chunks.push(new Array(250000).fill(i));
+  return { ...s, data: { chunks: chunks.length } };
+});"""
+"""About 200 MB of live heap: over a 64 MB project limit, under the instance's 500 MB."""
+
+
+def test_a_project_memory_limit_kills_a_step_using_more(session: Session, project, worker) -> None:
+    wf = factories.make_workflow(session, project, jobs={"hungry": HUNGRY})
+    before = wait_for_run(session, factories.make_run(session, wf, {}).run.id)
+    assert before.state == "success"
+
+    row = session.get(Project, project.id)
+    row.step_memory_limit_mb = 64
+    session.add(row)
+    session.commit()
+    run = wait_for_run(session, factories.make_run(session, wf, {}).run.id, timeout=120)
+    assert run.state == "killed"
+    [step] = steps_of(session, run.id)
+    assert step.exit_reason == "kill"
+    assert "ran out of memory (limit 64 MB)" in (step.error_message or "")

@@ -111,3 +111,14 @@ def test_keys_come_back_from_ids_or_from_the_spec_the_client_sent() -> None:
     assert set(keyed["edges"]) == {"webhook->Fetch", "Fetch->send"}
     plain = from_payload(payload)["workflows"]["Intake"]
     assert set(plain["jobs"]) == {"Send-to-SHR", "Fetch"}, "OpenFn's key without hints"
+
+
+def test_our_workflow_extensions_cross_the_wire_and_come_back() -> None:
+    workflow = {**STATE["workflows"]["Intake"], "on_worker_loss": "mark_lost"}
+    state = {**STATE, "workflows": {"Intake": workflow}}
+    (sent,) = to_payload(state)["workflows"]
+    assert sent["on_worker_loss"] == "mark_lost"
+    back = from_payload(to_payload(state), like=state)["workflows"]["Intake"]
+    assert back["on_worker_loss"] == "mark_lost"
+    (plain,) = to_payload(STATE)["workflows"]
+    assert "on_worker_loss" not in plain, "left out at the default, as OpenFn's files have it"

@@ -26,6 +26,7 @@ from ui_extension.builder.access import Access, run_url
 
 PREVIEW_CHARS = 10_000
 RECENT_RUNS = 20
+NAMED_INPUTS = 200
 DEFAULT_ADAPTOR = "@openfn/language-common@latest"
 KNOWN_ADAPTORS = (
     *("common", "http", "dhis2", "commcare", "kobotoolbox", "salesforce", "postgresql"),
@@ -161,6 +162,21 @@ def recent_activity(
     return last_steps, inputs[:10]
 
 
+def named_inputs(session: Session, project_id: uuid.UUID) -> list[dict[str, str]]:
+    """The project's named dataclips (kept test inputs), by name, for the run pickers."""
+    clips = session.exec(
+        select(Dataclip.id, Dataclip.name)
+        .where(
+            Dataclip.project_id == project_id,
+            col(Dataclip.name).is_not(None),
+            col(Dataclip.wiped_at).is_(None),
+        )
+        .order_by(col(Dataclip.name))
+        .limit(NAMED_INPUTS)
+    ).all()
+    return [{"id": str(clip_id), "name": str(name)} for clip_id, name in clips]
+
+
 def _clip(session: Session, dataclip_id: uuid.UUID | None) -> Dataclip | None:
     return session.get(Dataclip, dataclip_id) if dataclip_id else None
 
@@ -178,8 +194,12 @@ def builder_data(
     document = workflow.model_dump(mode="json") if workflow else new_document()
     last_steps: dict[str, Any] = {}
     inputs: list[dict[str, str]] = []
+    named = named_inputs(session, project_id)
     if workflow is not None:
         last_steps, inputs = recent_activity(session, project_id, workflow.id)
+        inputs = [{"id": n["id"], "label": f"Named: {n['name']}"} for n in named] + [
+            i for i in inputs if all(i["id"] != n["id"] for n in named)
+        ]
     trigger_ids = [t.id for t in workflow.triggers] if workflow else []
     return {
         "project_id": str(project_id),
@@ -199,5 +219,6 @@ def builder_data(
         "run_limits": effective_run_limits(access.project),
         "last_steps": last_steps,
         "inputs": inputs,
+        "named_inputs": named,
         "base_path": f"/projects/{project_id}/builder",
     }

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from ui_extension.pages import (
     admin,
+    alert_settings,
     collections,
     credentials,
     formatting,  # noqa: F401  (registers the template filters)
@@ -29,6 +30,7 @@ for module in (
     credentials,
     settings,
     limits_settings,
+    alert_settings,
     project_code,
     collections,
     templates,

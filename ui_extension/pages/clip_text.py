@@ -39,6 +39,7 @@ def _view(row: Any, text: str, size: int, limit: int | None) -> DataclipView:
         truncated=cut and not wiped,
         wiped=wiped,
         inserted_at=row.inserted_at,
+        name=row.name,
     )
 
 
@@ -49,6 +50,7 @@ def _rows(db: Session, ids: Iterable[uuid.UUID], start: int, count: int) -> list
         col(Dataclip.type),
         col(Dataclip.wiped_at),
         col(Dataclip.inserted_at),
+        col(Dataclip.name),
         func.length(text).label("size"),
         func.substr(text, start + 1, count).label("part"),
     ).where(col(Dataclip.id).in_(list(ids)))

@@ -31,6 +31,7 @@ class DataclipView:
     truncated: bool
     wiped: bool
     inserted_at: datetime
+    name: str | None = None  # a named dataclip is kept past retention (a test input)
 
     @classmethod
     def of(cls, clip: DataclipPublic, limit: int | None = BODY_PREVIEW_CHARS) -> DataclipView:
@@ -45,6 +46,7 @@ class DataclipView:
             truncated=cut,
             wiped=wiped,
             inserted_at=clip.inserted_at,
+            name=clip.name,
         )
 
 

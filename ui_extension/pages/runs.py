@@ -17,7 +17,7 @@ from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.errors import NotFound
 from lightning_flows.core.pagination import PageParams
-from lightning_flows.runs import manual, queries
+from lightning_flows.runs import dataclips, manual, queries
 from lightning_flows.runs.models import Run, WorkOrder
 from lightning_flows.workflows.models import Workflow
 from ui_extension.pages import clip_text
@@ -88,6 +88,7 @@ def inspect_run(
         selected=selected,
         prefect=prefect_ui_url(),
         can_retry=access.allows(Action.RUN_WORKFLOWS) and run.is_final,
+        can_name=access.allows(Action.RUN_WORKFLOWS),
     )
     return render(request, "pages/run.html", context, user=user)
 
@@ -154,3 +155,23 @@ def download_dataclip(
         media_type="application/json",
         headers={"content-disposition": disposition},
     )
+
+
+@router.post(
+    "/projects/{project_id}/dataclips/{dataclip_id}/name", dependencies=[web.CSRFProtected]
+)
+def name_dataclip(
+    db: SessionDep,
+    user: web.SessionUser,
+    project_id: uuid.UUID,
+    dataclip_id: uuid.UUID,
+    run_id: Annotated[uuid.UUID, Form()],
+    name: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """ "Keep as test input": name (or rename; blank un-names) a step's input or output."""
+    _load_run(db, user, project_id, run_id, Action.RUN_WORKFLOWS)
+    dataclip = queries.get_dataclip(db, dataclip_id)
+    if dataclip.project_id != project_id:
+        raise NotFound("Dataclip not found.")
+    dataclips.set_name(db, dataclip, name)
+    return redirect(f"/projects/{project_id}/runs/{run_id}")

@@ -1,5 +1,6 @@
 """Project settings: general, data retention, MFA requirement, concurrency, members and
-roles, webhook auth methods (and which webhook triggers require them), deletion.
+roles, your failure alerts and digest (and the project's alert webhook), webhook auth
+methods (and which webhook triggers require them), deletion.
 
 Each form posts to its own route, authorized with the same action as the API's.
 """
@@ -23,6 +24,7 @@ from lightning_flows.core.errors import DomainError, InvalidInput
 from lightning_flows.credentials.models import WebhookAuthType
 from lightning_flows.limits.policy import instance_maxima
 from lightning_flows.maintenance.preview import preview as retention_preview
+from lightning_flows.notifications import subscriptions
 from lightning_flows.projects import service as projects
 from lightning_flows.projects.models import RetentionPolicy, Role
 from lightning_flows.projects.schemas import MemberCreate, MemberUpdate, ProjectUpdate
@@ -42,6 +44,9 @@ DONE = {
     "method_deleted": "Webhook auth method deleted.",
     "triggers_saved": "The trigger's auth methods were saved.",
     "imported": "Project imported from YAML.",
+    "alerts_saved": "Your alert settings were saved.",
+    "alert_webhook_saved": "The alert webhook was saved.",
+    "alert_webhook_removed": "The alert webhook was removed.",
 }
 
 
@@ -82,9 +87,25 @@ def settings_page(
         notice=DONE.get(request.query_params.get("done", "")),
         retention=retention_preview(db, access.project),
         instance_limits=instance_maxima(),
+        **alert_context(db, project_id, user, access.role is not None),
         **extra,
     )
     return render(request, "pages/settings.html", context, user=user, status_code=status)
+
+
+def alert_context(db: Session, project_id: uuid.UUID, user: User, member: bool) -> dict[str, Any]:
+    """The caller's alert settings (members only), the workflows to choose from, and
+    whether the project posts alerts to a webhook."""
+    workflows = db.exec(
+        select(Workflow.id, Workflow.name)
+        .where(col(Workflow.project_id) == project_id, col(Workflow.deleted_at).is_(None))
+        .order_by(col(Workflow.name))
+    ).all()
+    return {
+        "alerts": subscriptions.get_settings_of(db, project_id, user) if member else None,
+        "alert_workflows": workflows,
+        "alert_webhook": subscriptions.webhook_of(db, project_id),
+    }
 
 
 def _done(project_id: uuid.UUID, what: str, anchor: str) -> Response:

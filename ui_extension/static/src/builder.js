@@ -4,6 +4,7 @@ import { Store } from "./store.js";
 import { Canvas, renderOutline } from "./canvas.js";
 import { Inspector } from "./inspector.js";
 import { h, request, csrfToken } from "./dom.js";
+import { setupTestCases } from "./test_cases.js";
 
 window.htmx = htmx;
 
@@ -102,6 +103,7 @@ function start() {
   if (runDialog && runButton) runButton.addEventListener("click", setupRunDialog(runDialog, store));
 
   setupVersions(store);
+  setupTestCases(store, $("#test-cases-toggle"), $("#test-cases-panel"));
   everything();
   if (data.selected) store.select(data.selected);
   status.textContent = store.data.workflow_id ? "" : "New workflow: not saved yet.";

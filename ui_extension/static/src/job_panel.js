@@ -6,6 +6,7 @@ import { EditorState } from "@codemirror/state";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { h, field, select, shown } from "./dom.js";
 import { retryFields } from "./retry_fields.js";
+import { stepRun } from "./step_run.js";
 
 export function splitAdaptor(spec) {
   const at = spec.indexOf("@", spec.startsWith("@") ? 1 : 0);
@@ -95,6 +96,7 @@ export function jobPanel(inspector, job) {
         onclick: () => connect.value && store.addEdge(job.id, connect.value) }, "Connect")),
       h("button", { type: "button", class: "danger", onclick: () => { if (confirm(`Remove the step ${job.name} and its paths?`)) store.remove(job.id); } }, "Remove step")));
   }
+  parts.push(stepRun(store, job));
   parts.push(lastRun(store, job), h("details", { class: "docs", open: editable ? true : null },
     h("summary", {}, "Adaptor operations"), ops));
   return parts;

@@ -1,0 +1,1 @@
+"""Test cases of workflows: a named input and the output expected from it."""
