@@ -133,3 +133,18 @@ def test_a_local_run_uses_a_personal_token_like_openfns_cli(
     assert run.walk.state == "success", run.walk
     assert run.output == {"data": {"v": 1}}
     assert not any(token in entry.message for entry in run.logs)
+
+
+def test_running_one_step_from_the_builder_reaches_the_projects_collections(
+    session: Session, project, collections_api: str
+) -> None:
+    from lightning_flows.testing.execution import draft_document, execute
+
+    collection = service.create_collection(session, project.id, "lookups", None)
+    items.put_many(session, collection, [("a", json.dumps({"v": 2}))], None, via="test")
+    body = "collections.get('lookups', 'a');\nfn(s => { console.log(s.configuration); return s; });"
+    doc = draft_document(factories.workflow_doc(jobs={"look": body}).model_dump(mode="json"))
+    run = execute(session, project.id, doc, {}, job_id=doc["jobs"][0]["id"], only_start=True)
+    assert run.walk.state == "success", run.walk
+    assert run.output == {"data": {"v": 2}}
+    assert not any("lfc1." in entry.message for entry in run.logs)
