@@ -11,6 +11,7 @@ from lightning_flows.accounts.models import (
     UserToken,
 )
 from lightning_flows.audit.models import AuditEvent
+from lightning_flows.collections.models import CollectionItem
 from lightning_flows.credentials.models import (
     Credential,
     ProjectCredential,
@@ -28,6 +29,7 @@ from lightning_flows.notifications.models import (
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.projects.spec_models import Channel, Collection
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
+from lightning_flows.templates.models import WorkflowTemplate
 from lightning_flows.testing.models import WorkflowTestCase
 from lightning_flows.workflows.models import (
     Edge,
@@ -49,6 +51,7 @@ __all__ = [
     "AuthProvider",
     "Channel",
     "Collection",
+    "CollectionItem",
     "Credential",
     "Dataclip",
     "DigestDelivery",
@@ -73,6 +76,7 @@ __all__ = [
     "WorkerRecord",
     "Workflow",
     "WorkflowSnapshot",
+    "WorkflowTemplate",
     "WorkflowTestCase",
     "WorkflowVersion",
     "metadata",

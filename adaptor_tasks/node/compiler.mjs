@@ -79,9 +79,8 @@ function moveOperations(ast, exportDecl, deferName) {
   return operations;
 }
 
-/** Imports the adaptor's names the job uses and does not declare, in the adaptor's export order. */
-function addAdaptorImports(ast, specifier, exportNames) {
-  const exportSet = new Set(exportNames);
+/** The names of `candidates` the job references without declaring them. */
+function undeclaredUses(ast, candidates) {
   const names = new Set();
   recast.types.visit(ast, {
     visitObjectExpression(path) {
@@ -91,10 +90,17 @@ function addAdaptorImports(ast, specifier, exportNames) {
     },
     visitIdentifier(path) {
       const { name } = path.node;
-      if (exportSet.has(name) && isReference(path) && !path.scope?.lookup(name)) names.add(name);
+      if (candidates.has(name) && isReference(path) && !path.scope?.lookup(name)) names.add(name);
       this.traverse(path);
     },
   });
+  return names;
+}
+
+/** Imports the adaptor's names the job uses and does not declare, in the adaptor's export order. */
+function addAdaptorImports(ast, specifier, exportNames) {
+  const exportSet = new Set(exportNames);
+  const names = undeclaredUses(ast, exportSet);
   if (!names.size) return [];
   const ordered = [...exportSet].filter((name) => names.has(name));
   ast.program.body.unshift(
@@ -106,11 +112,33 @@ function addAdaptorImports(ast, specifier, exportNames) {
   return ordered;
 }
 
+export const COLLECTIONS_ADAPTOR = '@openfn/language-collections';
+
+/**
+ * As Lightning's worker does, a job of any adaptor may use `collections.get(...)`
+ * etc. without declaring a second adaptor: an undeclared `collections` the step's
+ * adaptor does not export is imported from @openfn/language-collections.
+ */
+function needsCollections(ast, exportNames) {
+  return !exportNames.includes('collections') && undeclaredUses(ast, new Set(['collections'])).size > 0;
+}
+
+function addCollectionsImport(ast) {
+  ast.program.body.unshift(
+    b.importDeclaration(
+      [b.importSpecifier(b.identifier('collections'))],
+      b.literal(COLLECTIONS_ADAPTOR),
+    ),
+  );
+  return [COLLECTIONS_ADAPTOR];
+}
+
 /**
  * Compiles a job body.
  * @param {string} source raw job DSL
  * @param {{specifier: string, exportNames: Iterable<string>}} adaptor
- * @returns {{code: string, map: object, imports: string[]}} map carries `operations` like OpenFn's
+ * @returns {{code: string, map: object, imports: string[], modules: string[]}} map carries
+ *   `operations` like OpenFn's; `modules` are the other packages the job imports
  * @throws {CompileError} with 1-based line and column
  */
 export function compile(source, adaptor) {
@@ -119,7 +147,10 @@ export function compile(source, adaptor) {
   const deferName = transformPromiseChains(ast, uniqueName);
   const exportDecl = ensureDefaultExport(ast);
   const operations = moveOperations(ast, exportDecl, deferName);
-  const imports = addAdaptorImports(ast, adaptor.specifier, adaptor.exportNames);
+  const exportNames = [...adaptor.exportNames];
+  const collections = needsCollections(ast, exportNames); // before imports add unscoped nodes
+  const imports = addAdaptorImports(ast, adaptor.specifier, exportNames);
+  const modules = collections ? addCollectionsImport(ast) : [];
   const { code, map } = recast.print(ast, { sourceMapName: 'src.map.json' });
-  return { code, map: { ...map, operations }, imports };
+  return { code, map: { ...map, operations }, imports, modules };
 }

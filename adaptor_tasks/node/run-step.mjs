@@ -1,5 +1,8 @@
 // Executes one job step with @openfn/runtime and classifies the outcome the
 // way OpenFn does: success | fail | crash | kill | exception.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import run from '@openfn/runtime';
 import { CompileError } from './compiler.mjs';
 import { compileJob } from './compile-cache.mjs';
@@ -8,6 +11,21 @@ import { makeLogger } from './logs.mjs';
 
 const MB = 1024 * 1024;
 const STATE_PROPS_TO_REMOVE = ['configuration', 'response'];
+
+const NODE_MODULES = fileURLToPath(new URL('./node_modules/', import.meta.url));
+const bundledModules = new Map();
+
+/** {path, version} of a package bundled with the worker (the collections adaptor). */
+function bundledModule(name) {
+  let found = bundledModules.get(name);
+  if (!found) {
+    const path = join(NODE_MODULES, name);
+    const { version } = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8'));
+    found = { path, version };
+    bundledModules.set(name, found);
+  }
+  return found;
+}
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -69,9 +87,16 @@ function stepPlan(request, compiled) {
   };
 }
 
-function runtimeOptions(request, logger, jobLogger, cacheKey, onJobError) {
+function runtimeOptions(request, compiled, logger, jobLogger, cacheKey, onJobError) {
   const { adaptor, options = {} } = request;
   const limitBytes = options.state_limit_bytes;
+  const modules = { [adaptor.name]: { path: adaptor.path, version: adaptor.version } };
+  const whitelist = [new RegExp(`^${escapeRegExp(adaptor.name)}$`), /^@openfn\/runtime$/];
+  for (const name of compiled.modules ?? []) {
+    const bundled = bundledModule(name);
+    modules[name] = bundled;
+    whitelist.push(new RegExp(`^${escapeRegExp(name)}$`));
+  }
   return {
     logger,
     jobLogger,
@@ -80,8 +105,8 @@ function runtimeOptions(request, logger, jobLogger, cacheKey, onJobError) {
     stateLimitMb: limitBytes ? limitBytes / MB : undefined,
     defaultRunTimeoutMs: options.timeout_ms || undefined,
     linker: {
-      modules: { [adaptor.name]: { path: adaptor.path, version: adaptor.version } },
-      whitelist: [new RegExp(`^${escapeRegExp(adaptor.name)}$`), /^@openfn\/runtime$/],
+      modules,
+      whitelist,
       // One module instance per run: adaptor module state is never shared between runs.
       cacheKey,
     },
@@ -121,7 +146,7 @@ export async function runStep(request, onStart = () => {}) {
 
   let jobError = null;
   const cacheKey = await instanceKeyFor(adaptor, request.cache_key);
-  const opts = runtimeOptions(request, logger, jobLogger, cacheKey, (error) => {
+  const opts = runtimeOptions(request, compiled, logger, jobLogger, cacheKey, (error) => {
     jobError = error;
   });
   let finalState;

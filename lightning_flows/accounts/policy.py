@@ -34,6 +34,8 @@ class Action(StrEnum):
     READ_CREDENTIALS = "read_credentials"
     PROVISION = "provision"
     TRANSFER_OWNERSHIP = "transfer_ownership"
+    READ_COLLECTIONS = "read_collections"
+    WRITE_COLLECTIONS = "write_collections"
 
 
 _ALL = {Role.OWNER, Role.ADMIN, Role.EDITOR, Role.VIEWER}
@@ -55,6 +57,8 @@ MATRIX: dict[Action, set[Role]] = {
     Action.READ_CREDENTIALS: _ALL,
     Action.PROVISION: _ADMINS,
     Action.TRANSFER_OWNERSHIP: {Role.OWNER},
+    Action.READ_COLLECTIONS: _ALL,
+    Action.WRITE_COLLECTIONS: _WRITERS,
 }
 RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
 OWNER_KEPT = (

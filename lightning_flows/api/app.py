@@ -14,6 +14,7 @@ from lightning_flows.api.routes import (
     admin,
     alerts,
     audit,
+    collections,
     credentials,
     dataclips,
     gitsync,
@@ -22,6 +23,7 @@ from lightning_flows.api.routes import (
     provision,
     run_requests,
     runs,
+    templates,
     test_cases,
     tokens,
     users,
@@ -62,6 +64,8 @@ def create_app() -> FastAPI:
     app.include_router(workflow_history.alerts_router)
     app.include_router(alerts.router)
     app.include_router(gitsync.router)
+    app.include_router(collections.router)
+    app.include_router(templates.router)
     _enable_projects_as_code_hooks()
     app.include_router(webhooks.router)
     for security_module in (credentials, audit, tokens, users, admin):

@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         default=30.0, ge=0, description="On SIGTERM, how long in-flight steps may finish."
     )
+    # Collections (key/value stores jobs reach with @openfn/language-collections)
+    collections_url: str | None = Field(
+        default=None,
+        description="The collections API as jobs reach it; default <public URL>/collections.",
+    )
+    collections_token_margin_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="A step's collections token outlives its time limit by this.",
+    )
+    collection_value_max_bytes: int = Field(
+        default=1_000_000, ge=1, description="Larger item values are refused (Lightning's cap)."
+    )
+    collection_page_max: int = Field(
+        default=1000, ge=1, description="Most items one collections API request returns."
+    )
     # Accounts and security
     allow_registration: bool = Field(
         default=True, description="Self-registration default; a superuser can change it live."

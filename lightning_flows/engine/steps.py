@@ -11,6 +11,8 @@ from typing import Any
 
 from adaptor_tasks import AdaptorTasksError, StepRequest, StepResult
 from adaptor_tasks.models import ExitReason
+from lightning_flows.collections import tokens as collection_tokens
+from lightning_flows.collections.usage import uses_collections
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.db import session_scope
 from lightning_flows.core.node_runtime import get_pool, installed_adaptor
@@ -145,6 +147,10 @@ class RunExecutor:
             if body is not None:
                 self._add_secrets(secret_values(body))
                 state["configuration"] = body
+        if uses_collections(step.body):
+            access = self._collections_access()
+            self._add_secrets({access["collections_token"]})
+            state["configuration"] = {**(state.get("configuration") or {}), **access}
         return get_pool(self.ctx.step_memory_limit_mb).run_step(
             StepRequest(
                 step_id=step.id,
@@ -160,6 +166,14 @@ class RunExecutor:
                 state_limit_bytes=self.ctx.state_limit_bytes,
             )
         )
+
+    def _collections_access(self) -> dict[str, str]:
+        """`collections_endpoint` and a fresh run token of this run's project."""
+        ttl = collection_tokens.ttl_for_step(self.ctx.step_timeout_seconds)
+        return {
+            "collections_endpoint": collection_tokens.endpoint(),
+            "collections_token": collection_tokens.mint(self.ctx.project_id, self.ctx.run_id, ttl),
+        }
 
     def _add_secrets(self, secrets: set[str]) -> None:
         if not secrets <= self._secrets:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from lightning_flows.collections.service import NAME_PATTERN, NAME_RULE
 from lightning_flows.core.models import touch
 from lightning_flows.projects.models import Project
 from lightning_flows.projects.spec_models import Channel, Collection
@@ -72,6 +73,8 @@ def plan_extras(
                     plan.deletes.append(row)
                 continue
             values: dict[str, Any] = {"name": entry.name or key}
+            if model is Collection and not NAME_PATTERN.match(values["name"]):
+                problems.append({"loc": f"{loc}.name", "message": f"use {NAME_RULE}"})
             if model is Channel:
                 values.update(_channel_values(entry, row, credentials, loc, problems))
             row_id = row.id if isinstance(row, model) else (row or uuid.uuid4())

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from lightning_flows.collections import tokens as collection_tokens
+from lightning_flows.collections.usage import uses_collections
 from lightning_flows.core.config import get_settings
 from lightning_flows.core.errors import InvalidInput, NotFound
 from lightning_flows.core.node_runtime import get_pool
@@ -76,8 +78,18 @@ def with_credentials(session: Session, project_id: uuid.UUID, plan: ExecutionPla
                     f"Step '{step.name}': its credential is not shared with this project."
                 )
             configuration = configuration_for(session, link.id)
+        if uses_collections(step.body):  # as in runs: the project's collections, scrubbed
+            configuration = {**(configuration or {}), **_collections_access(project_id)}
         steps[step_id] = dataclasses.replace(step, configuration=configuration)
     return dataclasses.replace(plan, steps=steps)
+
+
+def _collections_access(project_id: uuid.UUID) -> dict[str, str]:
+    ttl = collection_tokens.ttl_for_step(get_settings().step_timeout_seconds)
+    return {
+        "collections_endpoint": collection_tokens.endpoint(),
+        "collections_token": collection_tokens.mint(project_id, uuid.uuid4(), ttl),
+    }
 
 
 def step_timeout(session: Session, project_id: uuid.UUID) -> float:

@@ -29,11 +29,15 @@ from lightning_flows.accounts.models import ApiToken, AuthProvider, User, UserSe
 from lightning_flows.accounts.passwords import hash_password
 from lightning_flows.accounts.service import hash_token
 from lightning_flows.api.web import session_cookie_name
+from lightning_flows.collections.models import CollectionItem
 from lightning_flows.core.db import get_engine
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.models import WebhookAuthMethod
 from lightning_flows.models import metadata
 from lightning_flows.projects.models import ProjectUser
+from lightning_flows.projects.spec_models import Collection
+from lightning_flows.templates.models import WorkflowTemplate
+from lightning_flows.templates.service import builtin_templates
 from lightning_flows.workflows.models import WorkflowVersion
 from tests import factories
 from tests.support.web import csrf_token
@@ -45,6 +49,7 @@ WRITERS = frozenset({"editor", "admin", "owner"})
 ADMINS = frozenset({"admin", "owner"})
 OWNER = frozenset({"owner"})
 _HASH = hash_password(factories.PASSWORD)
+_TEMPLATE_SPEC = builtin_templates()[-1].spec
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -153,6 +158,13 @@ def build_world(session: Session) -> World:
     )
     session.add_all([method, provider])
     session.commit()
+    collection = Collection(project_id=project_row.id, name="matrix")
+    session.add(collection)
+    session.flush()
+    session.add(CollectionItem(collection_id=collection.id, key="k", value="1"))
+    template = WorkflowTemplate(project_id=project_row.id, name="matrix", spec=_TEMPLATE_SPEC)
+    session.add(template)
+    session.commit()
     version = session.exec(
         select(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id)
     ).first()
@@ -167,6 +179,7 @@ def build_world(session: Session) -> World:
         method_id=method.id,
         provider_id=provider.id,
         version_id=version.id,
+        template_id=template.id,
         viewer_id=users["viewer"].id,
         editor_id=users["editor"].id,
     )
@@ -197,6 +210,12 @@ P = _ids("project_id")
 PW = _ids("project_id", "workflow_id")
 PWV = _ids("project_id", "workflow_id", "version_id")
 CRED = _ids("credential_id")
+C: Callable[[World, str], dict[str, Any]] = lambda w, r: {"name": "matrix"}  # noqa: E731
+CK: Callable[[World, str], dict[str, Any]] = lambda w, r: {"name": "matrix", "key": "k"}  # noqa: E731
+PC: Callable[[World, str], dict[str, Any]] = lambda w, r: {  # noqa: E731
+    "project_id": w.ids["project_id"],
+    "name": "matrix",
+}
 PROVIDER = _ids("provider_id")
 OWN_TOKEN: Callable[[World, str], dict[str, Any]] = lambda w, role: {  # noqa: E731
     "token_id": w.token_ids.get(role, uuid.uuid4())
@@ -357,6 +376,36 @@ ROUTES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/api/projects/{project_id}/sync"): Case(
         project(ADMINS), path=P, allowed_404="not linked"
+    ),
+    # collections: managed per project, and the API jobs use (here with personal tokens)
+    ("GET", "/api/projects/{project_id}/collections"): Case(project(ALL), path=P),
+    ("POST", "/api/projects/{project_id}/collections"): Case(
+        project(WRITERS), json=lambda w, r: {"name": f"new-{r}"}, path=P
+    ),
+    ("DELETE", "/api/projects/{project_id}/collections/{name}"): Case(project(WRITERS), path=PC),
+    ("GET", "/collections/{name}"): Case(project(ALL), path=C),
+    ("POST", "/collections/{name}"): Case(
+        project(WRITERS), json=lambda w, r: {"items": [{"key": r, "value": "1"}]}, path=C
+    ),
+    ("DELETE", "/collections/{name}"): Case(project(WRITERS), path=C),
+    ("GET", "/collections/{name}/{key}"): Case(project(ALL), path=CK),
+    ("PUT", "/collections/{name}/{key}"): Case(
+        project(WRITERS), json=lambda w, r: {"value": "2"}, path=CK
+    ),
+    ("DELETE", "/collections/{name}/{key}"): Case(project(WRITERS), path=CK),
+    # workflow templates
+    ("GET", "/api/templates"): Case(SIGNED_IN),
+    ("GET", "/api/templates/{template_id}"): Case(project(ALL), path=_ids("template_id")),
+    ("DELETE", "/api/templates/{template_id}"): Case(project(WRITERS), path=_ids("template_id")),
+    ("POST", "/api/projects/{project_id}/templates"): Case(
+        project(WRITERS),
+        json=lambda w, r: {"workflow_id": str(w.ids["workflow_id"]), "name": f"t-{r}"},
+        path=P,
+    ),
+    ("POST", "/api/projects/{project_id}/workflows/from_template"): Case(
+        project(WRITERS),
+        json=lambda w, r: {"template_id": str(w.ids["template_id"]), "name": f"from-{r}"},
+        path=P,
     ),
     # credentials
     ("GET", "/api/credentials"): Case(SIGNED_IN),
@@ -540,6 +589,39 @@ ROUTES: dict[tuple[str, str], Case] = {
         page=True,
         path=_ids("project_id", "trigger_id"),
         form=lambda w, r: {"method_ids": str(w.ids["method_id"])},
+    ),
+    ("GET", "/projects/{project_id}/collections"): Case(project(ALL), page=True, path=P),
+    ("POST", "/projects/{project_id}/collections"): Case(
+        project(WRITERS), page=True, path=P, form=lambda w, r: {"name": f"new-{r}"}
+    ),
+    ("POST", "/projects/{project_id}/collections/{name}/delete"): Case(
+        project(WRITERS), page=True, path=PC, form=lambda w, r: {}
+    ),
+    ("GET", "/projects/{project_id}/collections/{name}"): Case(project(ALL), page=True, path=PC),
+    ("POST", "/projects/{project_id}/collections/{name}/items"): Case(
+        project(WRITERS), page=True, path=PC, form=lambda w, r: {"key": r, "value": "1"}
+    ),
+    ("POST", "/projects/{project_id}/collections/{name}/items/delete"): Case(
+        project(WRITERS), page=True, path=PC, form=lambda w, r: {"key": "k"}
+    ),
+    ("POST", "/projects/{project_id}/collections/{name}/import"): Case(
+        project(WRITERS), page=True, path=PC, form=lambda w, r: {}
+    ),
+    ("GET", "/projects/{project_id}/collections/{name}/export.{fmt}"): Case(
+        project(ALL), page=True, path=lambda w, r: {**PC(w, r), "fmt": "csv"}
+    ),
+    ("GET", "/projects/{project_id}/templates"): Case(project(ALL), page=True, path=P),
+    ("POST", "/projects/{project_id}/templates"): Case(
+        project(WRITERS),
+        page=True,
+        path=P,
+        form=lambda w, r: {"workflow_id": str(w.ids["workflow_id"]), "name": f"t-{r}"},
+    ),
+    ("POST", "/projects/{project_id}/templates/{template_id}/use"): Case(
+        project(WRITERS),
+        page=True,
+        path=_ids("project_id", "template_id"),
+        form=lambda w, r: {"name": f"from-{r}"},
     ),
     ("GET", "/credentials"): Case(SIGNED_IN, page=True),
     ("GET", "/credentials/new"): Case(SIGNED_IN, page=True, query=lambda w, r: {"schema": "raw"}),

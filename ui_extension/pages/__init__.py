@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from ui_extension.pages import (
     admin,
     alert_settings,
+    collections,
     credentials,
     formatting,  # noqa: F401  (registers the template filters)
     history,
@@ -18,6 +19,7 @@ from ui_extension.pages import (
     projects,
     runs,
     settings,
+    templates,
 )
 
 router = APIRouter()
@@ -30,6 +32,8 @@ for module in (
     limits_settings,
     alert_settings,
     project_code,
+    collections,
+    templates,
     admin,
 ):
     router.include_router(module.router)
