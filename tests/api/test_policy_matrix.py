@@ -38,6 +38,7 @@ from lightning_flows.projects.models import ProjectUser
 from lightning_flows.projects.spec_models import Collection
 from lightning_flows.templates.models import WorkflowTemplate
 from lightning_flows.templates.service import builtin_templates
+from lightning_flows.testing.models import WorkflowTestCase
 from lightning_flows.workflows.models import WorkflowVersion
 from tests import factories
 from tests.support.web import csrf_token
@@ -163,7 +164,8 @@ def build_world(session: Session) -> World:
     session.flush()
     session.add(CollectionItem(collection_id=collection.id, key="k", value="1"))
     template = WorkflowTemplate(project_id=project_row.id, name="matrix", spec=_TEMPLATE_SPEC)
-    session.add(template)
+    case = WorkflowTestCase(workflow_id=workflow.id, name="matrix", assertion="true")
+    session.add_all([template, case])
     session.commit()
     version = session.exec(
         select(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id)
@@ -180,6 +182,7 @@ def build_world(session: Session) -> World:
         provider_id=provider.id,
         version_id=version.id,
         template_id=template.id,
+        case_id=case.id,
         viewer_id=users["viewer"].id,
         editor_id=users["editor"].id,
     )
@@ -235,7 +238,11 @@ def _login(w: World, role: str) -> dict[str, str]:
 
 
 ROUTES: dict[tuple[str, str], Case] = {
-    # documentation and health
+    # documentation and health; the guide (ui_extension/guide.py) is public
+    ("GET", "/help"): Case(PUBLIC),
+    ("GET", "/help/{name}"): Case(PUBLIC, path=lambda w, r: {"name": "build"}),
+    ("GET", "/help/ref/{name}"): Case(PUBLIC, path=lambda w, r: {"name": "projects-as-code"}),
+    ("GET", "/help/images/{file_name}"): Case(PUBLIC, path=lambda w, r: {"file_name": "run.png"}),
     ("GET", "/openapi.json"): Case(PUBLIC),
     ("GET", "/docs"): Case(PUBLIC),
     ("GET", "/docs/oauth2-redirect"): Case(PUBLIC),
@@ -330,6 +337,47 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/runs/{run_id}"): Case(project(ALL), path=_ids("run_id")),
     ("GET", "/api/runs/{run_id}/log_lines"): Case(project(ALL), path=_ids("run_id")),
     ("GET", "/api/dataclips/{dataclip_id}"): Case(project(ALL), path=_ids("dataclip_id")),
+    # named dataclips (test inputs) and test cases: members read, writers keep and run
+    ("PATCH", "/api/dataclips/{dataclip_id}"): Case(
+        project(WRITERS), json=lambda w, r: {"name": f"kept by {r}"}, path=_ids("dataclip_id")
+    ),
+    ("GET", "/api/projects/{project_id}/dataclips"): Case(project(ALL), path=P),
+    ("POST", "/api/workflows/{workflow_id}/jobs/{job_id}/run"): Case(
+        project(WRITERS),
+        json=lambda w, r: {"body": {"data": {}}},
+        path=_ids("workflow_id", "job_id"),
+    ),
+    ("GET", "/api/workflows/{workflow_id}/test_cases"): Case(
+        project(ALL), path=_ids("workflow_id")
+    ),
+    ("POST", "/api/workflows/{workflow_id}/test_cases"): Case(
+        project(WRITERS),
+        json=lambda w, r: {
+            "name": f"case of {r}",
+            "assertion": "true",
+            "input_dataclip_id": str(w.ids["dataclip_id"]),
+        },
+        path=_ids("workflow_id"),
+    ),
+    ("GET", "/api/workflows/{workflow_id}/test_cases/{case_id}"): Case(
+        project(ALL), path=_ids("workflow_id", "case_id")
+    ),
+    ("PUT", "/api/workflows/{workflow_id}/test_cases/{case_id}"): Case(
+        project(WRITERS),
+        json=lambda w, r: {
+            "name": "matrix",
+            "assertion": "true",
+            "input_dataclip_id": str(w.ids["dataclip_id"]),
+        },
+        path=_ids("workflow_id", "case_id"),
+    ),
+    ("DELETE", "/api/workflows/{workflow_id}/test_cases/{case_id}"): Case(
+        project(WRITERS), path=_ids("workflow_id", "case_id")
+    ),
+    ("POST", "/api/workflows/{workflow_id}/test_cases/run"): Case(
+        project(WRITERS), path=_ids("workflow_id")
+    ),
+    ("POST", "/api/projects/{project_id}/test_cases/run"): Case(project(WRITERS), path=P),
     ("GET", "/api/projects/{project_id}/work_orders"): Case(project(ALL), path=P),
     # webhook auth methods
     ("GET", "/api/projects/{project_id}/webhook_auth_methods"): Case(project(ALL), path=P),
@@ -520,6 +568,12 @@ ROUTES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/projects/{project_id}/dataclips/{dataclip_id}"): Case(
         project(ALL), page=True, path=_ids("project_id", "dataclip_id")
+    ),
+    ("POST", "/projects/{project_id}/dataclips/{dataclip_id}/name"): Case(
+        project(WRITERS),
+        page=True,
+        path=_ids("project_id", "dataclip_id"),
+        form=lambda w, r: {"name": f"kept by {r}", "run_id": str(w.ids["run_id"])},
     ),
     ("GET", "/projects/{project_id}/dataclips/{dataclip_id}/download"): Case(
         project(ALL), page=True, path=_ids("project_id", "dataclip_id")
