@@ -21,6 +21,7 @@ from lightning_flows.gitsync.models import RepoConnection
 from lightning_flows.limits.models import ProjectUsage
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.projects.spec_models import Channel, Collection
+from lightning_flows.runs.batch_models import RetryBatch, RetryBatchItem
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
 from lightning_flows.workflows.models import (
     Edge,
@@ -50,6 +51,8 @@ __all__ = [
     "ProjectUsage",
     "ProjectUser",
     "RepoConnection",
+    "RetryBatch",
+    "RetryBatchItem",
     "Run",
     "Step",
     "Trigger",

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import Session, col, select
 
 from lightning_flows.core.errors import InvalidInput, InvalidTransition, NotFound
@@ -100,6 +100,25 @@ def add_run(session: Session, **values: Any) -> Run:
         work_order.last_activity = work_order.updated_at = run.inserted_at
         session.add(work_order)
     return run
+
+
+def add_runs(session: Session, run_rows: list[dict[str, Any]]) -> None:
+    """Many new runs of existing work orders at once (bulk retries): rows built by
+    `rows.run_row`, one INSERT and one UPDATE of their work orders; the caller commits."""
+    if not run_rows:
+        return
+    session.execute(insert(Run), run_rows)
+    by_state: dict[str, list[uuid.UUID]] = {}
+    for row in run_rows:
+        state = work_order_state_for(RunState(row["state"])).value
+        by_state.setdefault(state, []).append(row["work_order_id"])
+    now = max(row["inserted_at"] for row in run_rows)
+    for state, ids in by_state.items():
+        session.execute(
+            update(WorkOrder)
+            .where(col(WorkOrder.id).in_(ids))
+            .values(state=state, last_activity=now, updated_at=now)
+        )
 
 
 def _check_start(
