@@ -77,7 +77,9 @@ def resume_unfinished(owner: str | None = None) -> int:
             ids = session.exec(
                 select(RetryBatch.id).where(
                     col(RetryBatch.state) == BatchState.QUEUING.value,
-                    sa.or_(col(RetryBatch.lease_until).is_(None), col(RetryBatch.lease_until) < now),
+                    sa.or_(
+                        col(RetryBatch.lease_until).is_(None), col(RetryBatch.lease_until) < now
+                    ),
                 )
             ).all()
         return sum(1 for batch_id in ids if process(batch_id, owner))
@@ -171,21 +173,19 @@ def _mark(
     skipped: dict[uuid.UUID, str],
 ) -> None:
     item = RetryBatchItem.__table__  # type: ignore[attr-defined]
-    where = sa.and_(
-        item.c.batch_id == batch_id, item.c.work_order_id == sa.bindparam("wo")
-    )
+    where = sa.and_(item.c.batch_id == batch_id, item.c.work_order_id == sa.bindparam("wo"))
     if run_rows:
         session.connection().execute(
-            sa.update(item).where(where).values(
-                status=ItemStatus.QUEUED.value, run_id=sa.bindparam("run")
-            ),
+            sa.update(item)
+            .where(where)
+            .values(status=ItemStatus.QUEUED.value, run_id=sa.bindparam("run")),
             [{"wo": r["work_order_id"], "run": r["id"]} for r in run_rows],
         )
     if skipped:
         session.connection().execute(
-            sa.update(item).where(where).values(
-                status=ItemStatus.SKIPPED.value, reason=sa.bindparam("why")
-            ),
+            sa.update(item)
+            .where(where)
+            .values(status=ItemStatus.SKIPPED.value, reason=sa.bindparam("why")),
             [{"wo": wo, "why": why} for wo, why in skipped.items()],
         )
 

@@ -15,6 +15,7 @@ Queuing itself happens in chunks (`runs/bulk_queue.py`), after the batch is acce
 from __future__ import annotations
 
 import uuid
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -142,7 +143,10 @@ def _add_items(
     ids = _known_ids(session, project_id, request.work_order_ids or [])
     session.execute(
         sa.insert(RetryBatchItem),
-        [{"batch_id": batch_id, "work_order_id": i, "status": ItemStatus.PENDING.value} for i in ids],
+        [
+            {"batch_id": batch_id, "work_order_id": i, "status": ItemStatus.PENDING.value}
+            for i in ids
+        ],
     )
 
 
@@ -174,9 +178,7 @@ def _known_ids(
 
 def _count(session: Session, batch_id: uuid.UUID) -> int:
     return int(
-        session.exec(
-            select(sa.func.count()).where(col(RetryBatchItem.batch_id) == batch_id)
-        ).one()
+        session.exec(select(sa.func.count()).where(col(RetryBatchItem.batch_id) == batch_id)).one()
     )
 
 

@@ -1,4 +1,4 @@
-"""Request and answer of bulk retries (`POST .../work_orders/retry`, `GET .../retry_batches/{id}`)."""
+"""Bulk retries (`POST .../work_orders/retry`, `GET .../retry_batches/{id}`)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,9 @@ def _failed(session: Session, workflow, n: int = 1, *, state: str = "failed") ->
         run = save(session, enqueued.run, state=state, finished_at=utcnow())
         save(session, enqueued.work_order, state=state)
         middle = add_dataclip(session, workflow.project_id, {"data": {"i": i, "fetched": True}})
-        add_step(session, run, fetch.id, input=enqueued.dataclip, output=middle, exit_reason="success")
+        add_step(
+            session, run, fetch.id, input=enqueued.dataclip, output=middle, exit_reason="success"
+        )
         add_step(session, run, load.id, input=middle, exit_reason="fail")
         ids.append(enqueued.work_order.id)
     return ids
@@ -40,7 +42,9 @@ def _runs(session: Session, work_order_id: uuid.UUID) -> list[Run]:
     session.expire_all()
     return list(
         session.exec(
-            select(Run).where(col(Run.work_order_id) == work_order_id).order_by(col(Run.inserted_at))
+            select(Run)
+            .where(col(Run.work_order_id) == work_order_id)
+            .order_by(col(Run.inserted_at))
         ).all()
     )
 
@@ -62,11 +66,18 @@ def test_retry_by_ids_from_the_start_queues_one_new_run_each_on_the_latest_versi
     client: TestClient, auth: dict, session: Session, project, workflow
 ) -> None:
     ids = _failed(session, workflow, 3)
-    accepted = _retry(client, auth, project, {"work_order_ids": [str(i) for i in ids[:2]], "from": "start"})
+    accepted = _retry(
+        client, auth, project, {"work_order_ids": [str(i) for i in ids[:2]], "from": "start"}
+    )
     assert accepted["total"] == 2
     progress = _progress(client, auth, project, accepted["id"])
     assert progress | {"done": 0} == progress
-    assert (progress["total"], progress["queued"], progress["skipped"], progress["done"]) == (2, 2, 0, 0)
+    assert (progress["total"], progress["queued"], progress["skipped"], progress["done"]) == (
+        2,
+        2,
+        0,
+        0,
+    )
     assert progress["state"] == "running"
     for wo in ids[:2]:
         first, again = _runs(session, wo)
@@ -87,7 +98,7 @@ def test_retry_by_filter_from_a_job_uses_that_steps_input(
     )
     assert accepted["total"] == 2
     for wo in failed:
-        first, again = _runs(session, wo)
+        _first, again = _runs(session, wo)
         assert again.starting_job_id == load.id and again.starting_trigger_id is None
         middle = session.exec(select(Dataclip).where(col(Dataclip.id) == again.dataclip_id)).one()
         assert middle.body["data"]["fetched"] is True
@@ -104,7 +115,9 @@ def test_resubmitting_does_not_double_runs(
     assert again == first
     keyed = _retry(client, auth | {"Idempotency-Key": "k1"}, project, {"work_order_ids": ids})
     assert keyed["id"] != first["id"]
-    assert _retry(client, auth | {"Idempotency-Key": "k1"}, project, {"work_order_ids": ids}) == keyed
+    assert (
+        _retry(client, auth | {"Idempotency-Key": "k1"}, project, {"work_order_ids": ids}) == keyed
+    )
     # Without a key: the first batch's runs have not finished, so nothing is queued twice.
     progress = _progress(client, auth, project, keyed["id"])
     assert (progress["queued"], progress["skipped"]) == (0, 3)
@@ -174,12 +187,18 @@ def test_roles_unknown_projects_and_bad_bodies(
     missing = f"/api/projects/{uuid.uuid4()}/work_orders/retry"
     assert client.post(missing, json={"work_order_ids": ids}, headers=auth).status_code == 404
     other = factories.make_project(session, owner=factories.make_user(session))
-    assert client.get(
-        f"/api/projects/{other.id}/retry_batches/{accepted['id']}", headers=auth
-    ).status_code == 404
-    assert client.get(
-        f"/api/projects/{project.id}/retry_batches/{uuid.uuid4()}", headers=auth
-    ).status_code == 404
+    assert (
+        client.get(
+            f"/api/projects/{other.id}/retry_batches/{accepted['id']}", headers=auth
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(
+            f"/api/projects/{project.id}/retry_batches/{uuid.uuid4()}", headers=auth
+        ).status_code
+        == 404
+    )
     for body, words in [
         ({}, "either"),
         ({"work_order_ids": ids, "filter": {}}, "either"),

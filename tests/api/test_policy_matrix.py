@@ -300,6 +300,14 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/runs/{run_id}/log_lines"): Case(project(ALL), path=_ids("run_id")),
     ("GET", "/api/dataclips/{dataclip_id}"): Case(project(ALL), path=_ids("dataclip_id")),
     ("GET", "/api/projects/{project_id}/work_orders"): Case(project(ALL), path=P),
+    ("POST", "/api/projects/{project_id}/work_orders/retry"): Case(
+        project(WRITERS), json=lambda w, r: {"filter": {"status": ["failed"]}}, path=P
+    ),
+    ("GET", "/api/projects/{project_id}/retry_batches/{batch_id}"): Case(
+        project(ALL),
+        path=lambda w, r: {"project_id": w.ids["project_id"], "batch_id": uuid.uuid4()},
+        allowed_404="Retry batch not found",
+    ),
     # webhook auth methods
     ("GET", "/api/projects/{project_id}/webhook_auth_methods"): Case(project(ALL), path=P),
     ("POST", "/api/projects/{project_id}/webhook_auth_methods"): Case(

@@ -11,7 +11,11 @@ from starlette.responses import JSONResponse
 from lightning_flows.accounts.policy import Action, authorize
 from lightning_flows.api.deps import CurrentUser, SessionDep
 from lightning_flows.runs import bulk_queue, bulk_retry
-from lightning_flows.runs.bulk_schemas import BulkRetryAccepted, BulkRetryRequest, RetryBatchProgress
+from lightning_flows.runs.bulk_schemas import (
+    BulkRetryAccepted,
+    BulkRetryRequest,
+    RetryBatchProgress,
+)
 
 router = APIRouter(tags=["history"])
 

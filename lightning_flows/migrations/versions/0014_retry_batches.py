@@ -55,9 +55,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "project_id", "client_key", name="uq_retry_batches_project_client_key"
-        ),
+        sa.UniqueConstraint("project_id", "client_key", name="uq_retry_batches_project_client_key"),
     )
     op.create_index("ix_retry_batches_state", "retry_batches", ["state"])
     op.create_table(
