@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lightning_flows.core.db import session_scope
+from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.scrubber import Scrubber
 from lightning_flows.engine.context import RunContext, load_run_context
 from lightning_flows.engine.lease import RunLease
@@ -54,14 +55,13 @@ def execute_run(
     with session_scope() as session:
         run, resumed = runs.start_run(session, run_id, worker_name)
         ctx = load_run_context(session, run, resumed=resumed)
-        started_at = run.started_at or run.inserted_at
         holder = run.worker_name
     recorder = RunRecorder(ctx.run_id, ctx.project_id, ctx.retention, Scrubber(), holder)
     executor = RunExecutor(ctx, recorder, reporter, lease)
     try:
         if resumed:
             line = (
-                started_at,
+                utcnow(),  # its own time, not the run's first start
                 "info",
                 "R/T",
                 f"Resuming: {len(ctx.reusable)} completed step(s) are not run again",

@@ -13,6 +13,7 @@ them; the run's own final state and the intake of requests stay synchronous.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -72,6 +73,8 @@ class RunRecorder:
         self.retention = RetentionPolicy(retention)
         self.scrubber = scrubber
         self.holder = holder
+        # Lines with equal timestamps (one batch from Node) keep the order they came in.
+        self._sequence = itertools.count()
 
     def start_step(
         self,
@@ -181,6 +184,7 @@ class RunRecorder:
                 "level": level,
                 "source": source[:32],
                 "message": message,
+                "sequence": next(self._sequence),
             }
             for ts, level, source, message in lines
         ]

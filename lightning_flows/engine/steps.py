@@ -25,6 +25,13 @@ from lightning_flows.engine.reporting import AnyStepReporter
 from lightning_flows.engine.walker import StepOutcome, WalkResult
 
 
+def untyped(error_type: str | None, message: str) -> str:
+    """The message without a leading `<error_type>: `: OpenFn's runtime reports a job's
+    `TypeError` with the message `TypeError: ...`, and we show the type before it."""
+    prefix = f"{error_type}: " if error_type else None
+    return message[len(prefix) :] if prefix and message.startswith(prefix) else message
+
+
 class RunExecutor:
     """The walker's StepExecutor for a stored run: each step recorded and reported."""
 
@@ -87,7 +94,11 @@ class RunExecutor:
             lines = [
                 (e.timestamp, e.level, e.source, self.scrubber.text(e.message)) for e in result.logs
             ]
-            message = self.scrubber.text(result.error_message) if result.error_message else None
+            message = (
+                self.scrubber.text(untyped(result.error_type, result.error_message))
+                if result.error_message
+                else None
+            )
             delay = policy.delay_before(attempt + 1)
             if retry:
                 lines.append(

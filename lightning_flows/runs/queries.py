@@ -21,6 +21,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from lightning_flows.core.errors import InvalidInput, NotFound
 from lightning_flows.core.pagination import Page, PageParams, paginate
+from lightning_flows.runs import origins
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkOrder
 from lightning_flows.runs.schemas import (
     DataclipPublic,
@@ -123,7 +124,7 @@ def list_log_lines(
     statement = select(LogLine).where(col(LogLine.run_id) == run_id)
     if step_id is not None:
         statement = statement.where(col(LogLine.step_id) == step_id)
-    statement = statement.order_by(col(LogLine.timestamp), col(LogLine.id))
+    statement = statement.order_by(col(LogLine.timestamp), col(LogLine.sequence), col(LogLine.id))
     page = paginate(session, statement, params)
     items = [LogLinePublic.model_validate(line, from_attributes=True) for line in page.items]
     return Page[LogLinePublic](
@@ -191,7 +192,12 @@ def list_work_orders(
     runs = _runs_by_work_order(session, [wo.id for wo in orders])
     items = [
         WorkOrderListItem.model_validate(
-            {**wo.model_dump(), "workflow_name": names[wo.workflow_id], "runs": runs[wo.id]}
+            {
+                **wo.model_dump(),
+                "workflow_name": names[wo.workflow_id],
+                "runs": runs[wo.id],
+                "started_by": runs[wo.id][-1].started_by if runs[wo.id] else None,
+            }
         )
         for wo in orders
     ]
@@ -332,8 +338,15 @@ def _runs_by_work_order(
         .where(col(Run.work_order_id).in_(work_order_ids))
         .order_by(col(Run.inserted_at).desc(), col(Run.id).desc())
     ).all()
+    by_order: dict[uuid.UUID, list[Run]] = defaultdict(list)
+    for run, _version, _latest in rows:
+        by_order[run.work_order_id].append(run)
+    started_by = origins.origins(
+        session, [f for runs in by_order.values() for f in origins.facts_of(runs)]
+    )
     for run, version, latest in rows:
         summary = RunSummary.model_validate(run, from_attributes=True)
         summary.version, summary.latest_version = version, latest
+        summary.started_by = started_by.get(run.id)
         grouped[run.work_order_id].append(summary)
     return grouped

@@ -41,7 +41,13 @@ def run_workflow(
         if workflow_id is None:
             raise ValueError("run_workflow needs a run_id (or a workflow_id to start one)")
         run_id = str(new_run_for(flow_run.id, uuid.UUID(workflow_id), trigger_id, holder))
-    reporter = TaskRunReporter(flow_run.id, flow_run.name, list(flow_run.tags))
+        from lightning_flows.engine.prefect.dispatch import name_like_webhook_runs
+
+        named = name_like_webhook_runs(flow_run.id, uuid.UUID(run_id), list(flow_run.tags))
+        name, tags = named or (flow_run.name, list(flow_run.tags))
+    else:
+        name, tags = flow_run.name, list(flow_run.tags)
+    reporter = TaskRunReporter(flow_run.id, name, tags)
     outcome = execute_run(uuid.UUID(run_id), reporter, holder)
     if outcome.handed_back:
         raise RuntimeError(outcome.message)

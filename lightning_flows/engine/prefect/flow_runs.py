@@ -23,7 +23,7 @@ from lightning_flows.core.db import session_scope
 from lightning_flows.engine.execution import execute_run
 from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.prefect.client import prefect_client
-from lightning_flows.engine.prefect.dispatch import FlowRunRef
+from lightning_flows.engine.prefect.dispatch import FlowRunRef, name_like_webhook_runs
 from lightning_flows.engine.prefect.flow import flow_run_state, new_run_for
 from lightning_flows.engine.prefect.task_runs import TaskRunReporter
 from lightning_flows.runs.queue import release_claims
@@ -64,9 +64,11 @@ def drive_flow_run(
         return
     final: State[Any]
     try:
+        name, tags = flow_run.name, flow_run.tags
         if run_id is None:
             run_id = _run_for_parameters(flow_run, worker_name)
-        reporter = TaskRunReporter(flow_run.id, flow_run.name, flow_run.tags)
+            name, tags = name_like_webhook_runs(flow_run.id, run_id, tags) or (name, tags)
+        reporter = TaskRunReporter(flow_run.id, name, tags)
         outcome = execute_run(run_id, reporter, worker_name, lease)
         if outcome.handed_back:
             return
