@@ -83,9 +83,10 @@ class RunRecorder:
         input_dataclip_id: uuid.UUID | None,
         task_run_id: uuid.UUID | None,
         attempt: int = 1,
+        started_at: datetime | None = None,
     ) -> None:
         """Open a step row, or raise RunHandedBack if the run is no longer ours."""
-        now = utcnow()
+        now = started_at or utcnow()
         values = {
             "id": step_id,
             "run_id": self.run_id,
@@ -124,9 +125,10 @@ class RunRecorder:
         error_message: str | None,
         output: dict[str, Any] | None,
         logs: Iterable[tuple[datetime, str, str, str]] = (),
+        finished_at: datetime | None = None,
     ) -> uuid.UUID | None:
         """Close a step, storing its log lines and output dataclip (unless zero-persistence)."""
-        now = utcnow()
+        now = finished_at or utcnow()
         dataclip_id = uuid.uuid4() if output is not None else None
         with _step_scope() as session:
             rows = self._log_rows(logs, step_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, update
@@ -206,9 +207,12 @@ def finish_run(
     final_dataclip_id: uuid.UUID | None = None,
     held_by: str | None = None,
     commit: bool = True,
+    finished_at: datetime | None = None,
 ) -> bool:
     """End a started run; False if it is no longer this engine's to end (handed back).
-    `held_by` (the worker that started it) must still hold it, if given."""
+    `held_by` (the worker that started it) must still hold it, if given; `finished_at`
+    (default now) is also the end the engine gives Prefect."""
+    ended = {"finished_at": finished_at} if finished_at is not None else {}
     moved = transition(
         session,
         [run_id],
@@ -216,7 +220,7 @@ def finish_run(
         expect=[RunState.STARTED],
         held_by=held_by,
         error_type=error_type,
-        extra={"final_dataclip_id": final_dataclip_id},
+        extra={"final_dataclip_id": final_dataclip_id, **ended},
         commit=commit,
     )
     return bool(moved)

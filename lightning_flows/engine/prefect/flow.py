@@ -55,12 +55,18 @@ def run_workflow(
 
 
 def flow_run_state(outcome: RunOutcome) -> State[Any]:
-    """The flow run's final state: Completed, Failed (fail/kill) or Crashed."""
+    """The flow run's final state: Completed, Failed (fail/kill) or Crashed, dated when
+    the run row ended (so Prefect's end time equals ours)."""
+    state: State[Any]
     if outcome.state == "success":
-        return Completed(message=outcome.message)
-    if outcome.state in ("failed", "killed"):
-        return Failed(name=outcome.state.capitalize(), message=outcome.message)
-    return Crashed(message=outcome.message)
+        state = Completed(message=outcome.message)
+    elif outcome.state in ("failed", "killed"):
+        state = Failed(name=outcome.state.capitalize(), message=outcome.message)
+    else:
+        state = Crashed(message=outcome.message)
+    if outcome.finished_at is not None:
+        state.timestamp = outcome.finished_at  # type: ignore[assignment]
+    return state
 
 
 def new_run_for(
