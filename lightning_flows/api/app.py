@@ -16,6 +16,7 @@ from lightning_flows.api.routes import (
     credentials,
     gitsync,
     health,
+    history_export,
     projects,
     provision,
     retry_batches,
@@ -52,7 +53,7 @@ def create_app() -> FastAPI:
         from lightning_flows.engine.prefect.deployments import enable_deployment_sync
 
         enable_deployment_sync()
-    for module in (health, projects, runs, retry_batches, run_requests, workflows):
+    for module in (health, projects, history_export, runs, retry_batches, run_requests, workflows):
         app.include_router(module.router)
     app.include_router(webhook_auth.router)
     app.include_router(provision.router)

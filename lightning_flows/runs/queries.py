@@ -50,7 +50,7 @@ def get_run_with_work_order(session: Session, run_id: uuid.UUID) -> tuple[Run, W
     return row[0], row[1]
 
 
-_STEP_ORDER = (
+STEP_ORDER = (
     sa.func.coalesce(col(Step.started_at), col(Step.inserted_at)),
     col(Step.inserted_at),
     col(Step.id),
@@ -78,7 +78,7 @@ def run_detail(session: Session, run: Run, work_order: WorkOrder) -> RunDetail:
     """A run and its steps in execution order, job names taken from the run's snapshot."""
     snapshot = session.get(WorkflowSnapshot, run.snapshot_id)
     names = _job_names(snapshot)
-    steps = session.exec(select(Step).where(col(Step.run_id) == run.id).order_by(*_STEP_ORDER))
+    steps = session.exec(select(Step).where(col(Step.run_id) == run.id).order_by(*STEP_ORDER))
     latest = session.exec(
         select(Workflow.lock_version).where(Workflow.id == work_order.workflow_id)
     ).first()
@@ -105,7 +105,7 @@ def steps_by_run(
         select(Step, Run.snapshot_id)
         .join(Run, col(Run.id) == col(Step.run_id))
         .where(col(Step.run_id).in_(run_ids))
-        .order_by(*_STEP_ORDER)
+        .order_by(*STEP_ORDER)
     ).all()
     snapshot_ids = {snapshot_id for _step, snapshot_id in rows}
     snapshots = session.exec(
@@ -188,8 +188,8 @@ def list_work_orders(
         rows = session.exec(statement.offset(params.offset).limit(params.page_size)).all()
         page = Page(items=list(rows), page=params.page, page_size=params.page_size, total=total)
     orders: list[WorkOrder] = page.items
-    names = _workflow_names(session, {wo.workflow_id for wo in orders})
-    runs = _runs_by_work_order(session, [wo.id for wo in orders])
+    names = workflow_names(session, {wo.workflow_id for wo in orders})
+    runs = runs_by_work_order(session, [wo.id for wo in orders])
     items = [
         WorkOrderListItem.model_validate(
             {
@@ -317,14 +317,14 @@ def _search_condition(text: str, *, ascii_json: bool) -> ColumnElement[bool]:
     return col(WorkOrder.id).in_(matches)
 
 
-def _workflow_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+def workflow_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
     rows = session.exec(select(Workflow.id, Workflow.name).where(col(Workflow.id).in_(ids)))
     return dict(rows.all())
 
 
-def _runs_by_work_order(
+def runs_by_work_order(
     session: Session, work_order_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[RunSummary]]:
     """Every run of the given work orders, in one query, newest first per work order."""

@@ -300,6 +300,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/runs/{run_id}/log_lines"): Case(project(ALL), path=_ids("run_id")),
     ("GET", "/api/dataclips/{dataclip_id}"): Case(project(ALL), path=_ids("dataclip_id")),
     ("GET", "/api/projects/{project_id}/work_orders"): Case(project(ALL), path=P),
+    ("GET", "/api/projects/{project_id}/work_orders/export"): Case(project(ALL), path=P),
     ("POST", "/api/projects/{project_id}/work_orders/retry"): Case(
         project(WRITERS), json=lambda w, r: {"filter": {"status": ["failed"]}}, path=P
     ),

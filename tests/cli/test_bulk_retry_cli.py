@@ -14,7 +14,9 @@ runner = CliRunner()
 
 
 def test_bulk_retry_by_filter_prints_the_batch_progress(
-    session: Session, project, workflow  # noqa: F811
+    session: Session,
+    project,
+    workflow,  # noqa: F811
 ) -> None:
     failed = _failed(session, workflow, 2)
     crashed = _failed(session, workflow, 1, state="crashed")
