@@ -459,6 +459,15 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/projects/{project_id}/runs/{run_id}"): Case(
         project(ALL), page=True, path=_ids("project_id", "run_id")
     ),
+    ("POST", "/projects/{project_id}/history/retry"): Case(
+        project(WRITERS), page=True, path=P, form=lambda w, r: {"all_matching": "1"}
+    ),
+    ("GET", "/projects/{project_id}/history/retries/{batch_id}"): Case(
+        project(ALL),
+        page=True,
+        path=lambda w, r: {"project_id": w.ids["project_id"], "batch_id": uuid.uuid4()},
+        allowed_404="Retry batch not found",
+    ),
     ("POST", "/projects/{project_id}/runs/{run_id}/retry"): Case(
         project(WRITERS),
         page=True,

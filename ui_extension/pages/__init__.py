@@ -12,6 +12,7 @@ from ui_extension.pages import (
     credentials,
     formatting,  # noqa: F401  (registers the template filters)
     history,
+    history_retry,
     limits_settings,
     project_code,
     projects,
@@ -23,6 +24,7 @@ router = APIRouter()
 for module in (
     projects,
     history,
+    history_retry,
     runs,
     credentials,
     settings,
