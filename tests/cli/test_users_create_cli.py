@@ -43,7 +43,7 @@ def test_password_from_the_environment(session: Session) -> None:
 def test_without_a_terminal_or_a_password_it_says_how() -> None:
     """As a script runs it: no terminal on stdin, no password given."""
     env = {k: v for k, v in os.environ.items() if k != "LIGHTNING_USER_PASSWORD"}
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [str(CLI), "users", "create", "--email", "x@example.org"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
