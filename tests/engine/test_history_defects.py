@@ -5,7 +5,6 @@ type, not two."""
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -32,7 +31,9 @@ def test_an_error_message_does_not_repeat_its_type() -> None:
     assert untyped("JobError", "TypeError: x") == "TypeError: x"
 
 
-def test_log_lines_with_equal_times_keep_their_order(session: Session, project, client) -> None:
+def test_log_lines_with_equal_times_keep_their_order(
+    session: Session, project, client, auth
+) -> None:
     wf = factories.make_workflow(session, project, jobs=["a"])
     run = factories.make_run(session, wf).run
     recorder = RunRecorder(run.id, project.id, "retain_all", Scrubber())
@@ -40,19 +41,8 @@ def test_log_lines_with_equal_times_keep_their_order(session: Session, project, 
     # Written in two batches, all with one timestamp: the recorder numbers them.
     recorder.logs([(at, "info", "JOB", m) for m in ("zeta", "alpha", "mu")])
     recorder.logs([(at, "info", "JOB", m) for m in ("beta", "omega")])
-    auth = factories.auth_headers(
-        session, session.get(factories.User, project_owner(session, project))
-    )
     lines = client.get(f"/api/runs/{run.id}/log_lines", headers=auth).json()["items"]
     assert [line["message"] for line in lines] == ["zeta", "alpha", "mu", "beta", "omega"]
-
-
-def project_owner(session: Session, project) -> uuid.UUID:
-    from lightning_flows.projects.models import ProjectUser
-
-    return session.exec(
-        select(ProjectUser.user_id).where(col(ProjectUser.project_id) == project.id)
-    ).first()
 
 
 @pytest.mark.slow
