@@ -15,7 +15,7 @@ users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage personal access tokens.", no_args_is_help=True)
 
 
-PASSWORD_ENV = "LIGHTNING_USER_PASSWORD"
+PASSWORD_ENV = "LIGHTNING_USER_PASSWORD"  # noqa: S105  # nosec B105
 
 
 def _password(given: str | None, from_stdin: bool) -> str:
