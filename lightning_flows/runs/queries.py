@@ -22,6 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from lightning_flows.core.errors import InvalidInput, NotFound
 from lightning_flows.core.pagination import Page, PageParams, paginate
 from lightning_flows.runs import origins
+from lightning_flows.runs.batch_models import RetryBatchItem
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkOrder
 from lightning_flows.runs.schemas import (
     DataclipPublic,
@@ -33,7 +34,7 @@ from lightning_flows.runs.schemas import (
     WorkOrderListItem,
 )
 from lightning_flows.runs.states import WorkOrderState
-from lightning_flows.workflows.models import Workflow, WorkflowSnapshot
+from lightning_flows.workflows.models import Trigger, Workflow, WorkflowSnapshot
 
 _ESCAPE = "\\"
 
@@ -327,26 +328,43 @@ def workflow_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str
 def runs_by_work_order(
     session: Session, work_order_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[RunSummary]]:
-    """Every run of the given work orders, in one query, newest first per work order."""
+    """Every run of the given work orders, in one query, newest first per work order,
+    with its version and what started it."""
     grouped: dict[uuid.UUID, list[RunSummary]] = defaultdict(list)
     if not work_order_ids:
         return grouped
-    rows = session.exec(
-        select(Run, WorkflowSnapshot.lock_version, Workflow.lock_version)
+    input_clip = aliased(Dataclip)
+    rows: list[Any] = session.execute(  # type: ignore[assignment]
+        sa.select(
+            Run,
+            col(WorkflowSnapshot.lock_version),
+            col(Workflow.lock_version),
+            col(RetryBatchItem.run_id),
+            col(Trigger.type),
+            col(input_clip.type),
+        )
         .join(WorkflowSnapshot, col(WorkflowSnapshot.id) == col(Run.snapshot_id))
         .join(Workflow, col(Workflow.id) == col(WorkflowSnapshot.workflow_id))
+        .join(WorkOrder, col(WorkOrder.id) == col(Run.work_order_id))
+        .outerjoin(input_clip, col(input_clip.id) == col(WorkOrder.dataclip_id))
+        .outerjoin(RetryBatchItem, col(RetryBatchItem.run_id) == col(Run.id))
+        .outerjoin(Trigger, col(Trigger.id) == col(Run.starting_trigger_id))
         .where(col(Run.work_order_id).in_(work_order_ids))
         .order_by(col(Run.inserted_at).desc(), col(Run.id).desc())
     ).all()
-    by_order: dict[uuid.UUID, list[Run]] = defaultdict(list)
-    for run, _version, _latest in rows:
-        by_order[run.work_order_id].append(run)
-    started_by = origins.origins(
-        session, [f for runs in by_order.values() for f in origins.facts_of(runs)]
-    )
-    for run, version, latest in rows:
+    runs_of: dict[uuid.UUID, int] = defaultdict(int)
+    for row in rows:
+        runs_of[row[0].work_order_id] += 1
+    for run, version, latest, batch_run, trigger_type, input_type in rows:
         summary = RunSummary.model_validate(run, from_attributes=True)
         summary.version, summary.latest_version = version, latest
-        summary.started_by = started_by.get(run.id)
         grouped[run.work_order_id].append(summary)
+        first = len(grouped[run.work_order_id]) == runs_of[run.work_order_id]  # oldest last
+        summary.started_by = origins.origin_of(
+            first=first,
+            in_batch=batch_run is not None,
+            created_by_id=run.created_by_id,
+            trigger_type=trigger_type,
+            input_type=input_type,
+        ).value
     return grouped
