@@ -11,42 +11,16 @@ from sqlmodel import Session, col, select
 
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.projects.models import Role
-from lightning_flows.runs.models import Dataclip, Run, WorkOrder
+from lightning_flows.runs.models import Dataclip, WorkOrder
 from tests import factories
-from tests.runs.test_queries import add_dataclip, add_step, save
+from tests.runs.test_queries import save
+from tests.support.work_orders import failed_work_orders as _failed
+from tests.support.work_orders import runs_of as _runs
 
 
 @pytest.fixture
 def workflow(session: Session, project) -> factories.WorkflowPublic:
     return factories.make_workflow(session, project, jobs=["fetch", "load"])
-
-
-def _failed(session: Session, workflow, n: int = 1, *, state: str = "failed") -> list[uuid.UUID]:
-    """`n` work orders whose only run failed at `load` (after `fetch` succeeded)."""
-    fetch, load = workflow.jobs
-    ids = []
-    for i in range(n):
-        enqueued = factories.make_run(session, workflow, {"data": {"i": i}})
-        run = save(session, enqueued.run, state=state, finished_at=utcnow())
-        save(session, enqueued.work_order, state=state)
-        middle = add_dataclip(session, workflow.project_id, {"data": {"i": i, "fetched": True}})
-        add_step(
-            session, run, fetch.id, input=enqueued.dataclip, output=middle, exit_reason="success"
-        )
-        add_step(session, run, load.id, input=middle, exit_reason="fail")
-        ids.append(enqueued.work_order.id)
-    return ids
-
-
-def _runs(session: Session, work_order_id: uuid.UUID) -> list[Run]:
-    session.expire_all()
-    return list(
-        session.exec(
-            select(Run)
-            .where(col(Run.work_order_id) == work_order_id)
-            .order_by(col(Run.inserted_at))
-        ).all()
-    )
 
 
 def _retry(client: TestClient, auth: dict, project, body: dict) -> dict:

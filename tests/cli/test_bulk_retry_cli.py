@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 from lightning_flows.cli.main import app
-from tests.api.test_bulk_retry_api import _failed, _runs, workflow  # noqa: F401
+from tests import factories
+from tests.support.work_orders import failed_work_orders as _failed
+from tests.support.work_orders import runs_of as _runs
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def workflow(session: Session, project) -> factories.WorkflowPublic:
+    return factories.make_workflow(session, project, jobs=["fetch", "load"])
 
 
 def test_bulk_retry_by_filter_prints_the_batch_progress(
     session: Session,
     project,
-    workflow,  # noqa: F811
+    workflow,
 ) -> None:
     failed = _failed(session, workflow, 2)
     crashed = _failed(session, workflow, 1, state="crashed")

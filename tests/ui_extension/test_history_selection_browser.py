@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.runs.models import Run
 from tests import factories
-from tests.api.test_bulk_retry_api import _failed
 from tests.runs.test_queries import save
+from tests.support.work_orders import failed_work_orders as _failed
 from tests.ui_extension.test_e2e import base_url, browser, open_page, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

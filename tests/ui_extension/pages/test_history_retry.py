@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests import factories
-from tests.api.test_bulk_retry_api import _failed, _runs, workflow  # noqa: F401
+from tests.support.work_orders import failed_work_orders as _failed
+from tests.support.work_orders import runs_of as _runs
 from tests.ui_extension.pages.conftest import SignIn, alerts, post_form
+
+
+@pytest.fixture
+def workflow(session: Session, project) -> factories.WorkflowPublic:
+    return factories.make_workflow(session, project, jobs=["fetch", "load"])
 
 
 def _history(project) -> str:
@@ -21,7 +28,7 @@ def test_retry_selected_work_orders_then_watch_the_progress(
     page: TestClient,
     session: Session,
     project,
-    workflow,  # noqa: F811
+    workflow,
 ) -> None:
     ids = _failed(session, workflow, 3)
     html = page.get(_history(project)).text
@@ -54,7 +61,7 @@ def test_retry_all_matching_the_filters(
     page: TestClient,
     session: Session,
     project,
-    workflow,  # noqa: F811
+    workflow,
 ) -> None:
     failed = _failed(session, workflow, 2)
     crashed = _failed(session, workflow, 1, state="crashed")
@@ -73,7 +80,7 @@ def test_nothing_selected_is_explained_and_viewers_cannot_retry(
     sign_in_as: SignIn,
     session: Session,
     project,
-    workflow,  # noqa: F811
+    workflow,
 ) -> None:
     _failed(session, workflow, 1)
     empty = post_form(page, f"{_history(project)}/retry", {}, csrf_page=_history(project))
