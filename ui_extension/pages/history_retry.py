@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
 from lightning_flows.accounts.policy import Action
@@ -73,7 +74,10 @@ async def retry_selected(
         retry_request = BulkRetryRequest.model_validate(body)
     except ValidationError as exc:
         raise InvalidInput("; ".join(str(e["msg"]) for e in exc.errors())) from exc
-    batch = bulk_retry.submit(db, project_id, retry_request, user_id=user.id)
+    # Selecting thousands of work orders takes a moment: not on the event loop.
+    batch = await run_in_threadpool(
+        bulk_retry.submit, db, project_id, retry_request, user_id=user.id
+    )
     background.add_task(bulk_queue.process, batch.id)
     back = [*query.items(), ("batch", str(batch.id))]
     return redirect(f"/projects/{project_id}/history?{urlencode(back)}")
