@@ -28,6 +28,7 @@ from lightning_flows.notifications.models import (
 )
 from lightning_flows.projects.models import Project, ProjectUser
 from lightning_flows.projects.spec_models import Channel, Collection
+from lightning_flows.runs.batch_models import RetryBatch, RetryBatchItem
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkerRecord, WorkOrder
 from lightning_flows.templates.models import WorkflowTemplate
 from lightning_flows.testing.models import WorkflowTestCase
@@ -64,6 +65,8 @@ __all__ = [
     "ProjectUsage",
     "ProjectUser",
     "RepoConnection",
+    "RetryBatch",
+    "RetryBatchItem",
     "Run",
     "Step",
     "Trigger",

@@ -19,8 +19,10 @@ from lightning_flows.api.routes import (
     dataclips,
     gitsync,
     health,
+    history_export,
     projects,
     provision,
+    retry_batches,
     run_requests,
     runs,
     templates,
@@ -56,7 +58,17 @@ def create_app() -> FastAPI:
         from lightning_flows.engine.prefect.deployments import enable_deployment_sync
 
         enable_deployment_sync()
-    for module in (health, projects, runs, dataclips, run_requests, workflows, test_cases):
+    for module in (
+        health,
+        projects,
+        history_export,
+        runs,
+        retry_batches,
+        dataclips,
+        run_requests,
+        workflows,
+        test_cases,
+    ):
         app.include_router(module.router)
     app.include_router(webhook_auth.router)
     app.include_router(provision.router)

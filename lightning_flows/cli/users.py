@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -13,20 +15,50 @@ users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage personal access tokens.", no_args_is_help=True)
 
 
+PASSWORD_ENV = "LIGHTNING_USER_PASSWORD"  # noqa: S105  # nosec B105
+
+
+def _password(given: str | None, from_stdin: bool) -> str:
+    """--password, else --password-stdin, else $LIGHTNING_USER_PASSWORD, else a prompt
+    (only with a terminal: a script without one is told how to pass it)."""
+    if given is not None:
+        return given
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        raise typer.BadParameter(
+            f"no terminal to ask for it: pass --password-stdin (and the password on standard "
+            f"input), set {PASSWORD_ENV}, or give --password.",
+            param_hint="password",
+        )
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @users_app.command("create")
 def create_user(
     email: Annotated[str, typer.Option(help="The user's email (their login).")],
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, help="At least 12 characters.")
-    ],
+        str | None,
+        typer.Option(
+            help="At least 12 characters. Without it: --password-stdin, "
+            f"${PASSWORD_ENV}, or a prompt on a terminal."
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
     superuser: Annotated[bool, typer.Option(help="Grant every permission.")] = False,
     first_name: Annotated[str, typer.Option()] = "",
     last_name: Annotated[str, typer.Option()] = "",
 ) -> None:
-    """Create a user who can sign in with EMAIL and PASSWORD."""
+    """Create a user who can sign in with EMAIL and a password."""
     from lightning_flows.accounts import service
     from lightning_flows.accounts.schemas import UserCreate
     from lightning_flows.core.db import session_scope
+
+    password = _password(password, password_stdin)
 
     try:
         data = UserCreate(

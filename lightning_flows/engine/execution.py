@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from lightning_flows.core.db import session_scope
+from lightning_flows.core.timeutil import utcnow
 from lightning_flows.credentials.scrubber import Scrubber
 from lightning_flows.engine.context import RunContext, load_run_context
 from lightning_flows.engine.lease import RunLease
@@ -36,6 +38,7 @@ class RunOutcome:
     state: str
     message: str
     final_state: dict[str, Any] | None
+    finished_at: datetime | None = None  # as recorded in the run row
 
     @property
     def handed_back(self) -> bool:
@@ -54,14 +57,13 @@ def execute_run(
     with session_scope() as session:
         run, resumed = runs.start_run(session, run_id, worker_name)
         ctx = load_run_context(session, run, resumed=resumed)
-        started_at = run.started_at or run.inserted_at
         holder = run.worker_name
     recorder = RunRecorder(ctx.run_id, ctx.project_id, ctx.retention, Scrubber(), holder)
     executor = RunExecutor(ctx, recorder, reporter, lease)
     try:
         if resumed:
             line = (
-                started_at,
+                utcnow(),  # its own time, not the run's first start
                 "info",
                 "R/T",
                 f"Resuming: {len(ctx.reusable)} completed step(s) are not run again",
@@ -103,6 +105,7 @@ def _finish(
 ) -> RunOutcome:
     # Retention in the transaction that ends the run: once a run shows as finished, its
     # data already obeys the policy; a run handed back meanwhile is left alone.
+    finished_at = utcnow()  # Prefect's flow run ends at this same moment
     with session_scope() as session:
         ended = runs.finish_run(
             session,
@@ -112,6 +115,7 @@ def _finish(
             final_dataclip_id=final_dataclip_id,
             held_by=recorder.holder,
             commit=False,
+            finished_at=finished_at,
         )
         if ended:
             recorder.apply_retention(session, result.state == "success", ctx.input_dataclip_id)
@@ -123,4 +127,4 @@ def _finish(
         if result.error_type
         else ""
     )
-    return RunOutcome(result.state, message, result.final_state)
+    return RunOutcome(result.state, message, result.final_state, finished_at)

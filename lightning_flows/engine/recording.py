@@ -13,6 +13,7 @@ them; the run's own final state and the intake of requests stay synchronous.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -72,6 +73,8 @@ class RunRecorder:
         self.retention = RetentionPolicy(retention)
         self.scrubber = scrubber
         self.holder = holder
+        # Lines with equal timestamps (one batch from Node) keep the order they came in.
+        self._sequence = itertools.count()
 
     def start_step(
         self,
@@ -80,9 +83,10 @@ class RunRecorder:
         input_dataclip_id: uuid.UUID | None,
         task_run_id: uuid.UUID | None,
         attempt: int = 1,
+        started_at: datetime | None = None,
     ) -> None:
         """Open a step row, or raise RunHandedBack if the run is no longer ours."""
-        now = utcnow()
+        now = started_at or utcnow()
         values = {
             "id": step_id,
             "run_id": self.run_id,
@@ -121,9 +125,10 @@ class RunRecorder:
         error_message: str | None,
         output: dict[str, Any] | None,
         logs: Iterable[tuple[datetime, str, str, str]] = (),
+        finished_at: datetime | None = None,
     ) -> uuid.UUID | None:
         """Close a step, storing its log lines and output dataclip (unless zero-persistence)."""
-        now = utcnow()
+        now = finished_at or utcnow()
         dataclip_id = uuid.uuid4() if output is not None else None
         with _step_scope() as session:
             rows = self._log_rows(logs, step_id)
@@ -181,6 +186,7 @@ class RunRecorder:
                 "level": level,
                 "source": source[:32],
                 "message": message,
+                "sequence": next(self._sequence),
             }
             for ts, level, source, message in lines
         ]

@@ -29,19 +29,21 @@ class StepReporter(Protocol[H]):
         """A step about to start, not yet announced (its id goes into the step row)."""
         ...
 
-    def announce(self, handle: H) -> None:
-        """The step started."""
+    def announce(self, handle: H, at: datetime | None = None) -> None:
+        """The step started (`at`: the time recorded in the step row)."""
         ...
 
-    def finish(self, handle: H, exit_reason: str, message: str | None) -> None:
-        """The step ended with `exit_reason`."""
+    def finish(
+        self, handle: H, exit_reason: str, message: str | None, at: datetime | None = None
+    ) -> None:
+        """The step ended with `exit_reason` (`at`: the time recorded in the step row)."""
         ...
 
     def retry(self, handle: H, message: str | None, delay: float) -> None:
         """An attempt failed; the next one starts in `delay` seconds."""
         ...
 
-    def rerun(self, handle: H) -> None:
+    def rerun(self, handle: H, at: datetime | None = None) -> None:
         """The next attempt of the same step starts."""
         ...
 

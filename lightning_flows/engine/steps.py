@@ -27,6 +27,13 @@ from lightning_flows.engine.reporting import AnyStepReporter
 from lightning_flows.engine.walker import StepOutcome, WalkResult
 
 
+def untyped(error_type: str | None, message: str) -> str:
+    """The message without a leading `<error_type>: `: OpenFn's runtime reports a job's
+    `TypeError` with the message `TypeError: ...`, and we show the type before it."""
+    prefix = f"{error_type}: " if error_type else None
+    return message[len(prefix) :] if prefix and message.startswith(prefix) else message
+
+
 class RunExecutor:
     """The walker's StepExecutor for a stored run: each step recorded and reported."""
 
@@ -75,21 +82,31 @@ class RunExecutor:
         policy, attempt = step.retry, 1
         task_run = self.reporter.prepare(step.name, step.id, uuid.uuid4())
         while True:
-            step_row_id = uuid.uuid4()
+            step_row_id, started_at = uuid.uuid4(), utcnow()
             self.recorder.start_step(
-                step_row_id, uuid.UUID(step.id), input_dataclip_id, task_run.id, attempt
+                step_row_id,
+                uuid.UUID(step.id),
+                input_dataclip_id,
+                task_run.id,
+                attempt,
+                started_at=started_at,
             )
+            # Prefect's task run gets the times of our step row (start and end).
             if attempt == 1:
-                self.reporter.announce(task_run)
+                self.reporter.announce(task_run, at=started_at)
             else:
-                self.reporter.rerun(task_run)
+                self.reporter.rerun(task_run, at=started_at)
             result = self._attempt(step, state)
             reason = str(result.exit_reason)
             retry = policy.should_retry(reason, attempt)
             lines = [
                 (e.timestamp, e.level, e.source, self.scrubber.text(e.message)) for e in result.logs
             ]
-            message = self.scrubber.text(result.error_message) if result.error_message else None
+            message = (
+                self.scrubber.text(untyped(result.error_type, result.error_message))
+                if result.error_message
+                else None
+            )
             delay = policy.delay_before(attempt + 1)
             if retry:
                 lines.append(
@@ -101,8 +118,10 @@ class RunExecutor:
                         f"trying again in {delay:g} s",
                     )
                 )
+            finished_at = utcnow()
             dataclip_id = self.recorder.finish_step(
                 step_row_id,
+                finished_at=finished_at,
                 exit_reason=reason,
                 error_type=result.error_type,
                 error_message=message,
@@ -112,7 +131,7 @@ class RunExecutor:
             self.reporter.log(lines, task_run.id)
             summary = f"{result.error_type}: {message}" if result.error_type else None
             if not retry:
-                self.reporter.finish(task_run, reason, summary)
+                self.reporter.finish(task_run, reason, summary, at=finished_at)
                 self._outputs[step.id] = dataclip_id
                 return StepOutcome(reason, result.state, result.error_type, message)
             self.reporter.retry(task_run, summary, delay)

@@ -43,7 +43,7 @@ from lightning_flows.engine.recovery import sweep_lost_runs
 from lightning_flows.engine.wakeup import RunSignal
 from lightning_flows.maintenance import deployment as maintenance
 from lightning_flows.notifications import dispatch as alerts
-from lightning_flows.runs import takeover, workers
+from lightning_flows.runs import bulk_queue, takeover, workers
 from lightning_flows.runs.models import Run
 from lightning_flows.runs.queue import claim_runs, release_claims
 from lightning_flows.runs.states import ACTIVE_RUN_STATES, RESUMABLE_RUN_STATES, RunState
@@ -217,6 +217,7 @@ class Worker:
         if now - self._last_sweep >= self.sweep_interval:
             self._last_sweep = now
             sweep_lost_runs()
+            bulk_queue.resume_in_background()  # bulk retries whose process stopped
         return started
 
     def wait_idle(self, timeout: float = 60) -> None:

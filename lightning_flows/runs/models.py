@@ -148,6 +148,9 @@ class LogLine(SQLModel, table=True):
     source: str = Field(default="R/T", max_length=32)
     message: str = Field(default="")
     timestamp: datetime = created_at()
+    sequence: int = Field(
+        default=0, sa_column_kwargs={"server_default": "0"}, description="Order among equal times."
+    )
 
 
 class WorkerRecord(SQLModel, table=True):

@@ -21,6 +21,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from lightning_flows.core.errors import InvalidInput, NotFound
 from lightning_flows.core.pagination import Page, PageParams, paginate
+from lightning_flows.runs import origins
+from lightning_flows.runs.batch_models import RetryBatchItem
 from lightning_flows.runs.models import Dataclip, LogLine, Run, Step, WorkOrder
 from lightning_flows.runs.schemas import (
     DataclipPublic,
@@ -32,7 +34,7 @@ from lightning_flows.runs.schemas import (
     WorkOrderListItem,
 )
 from lightning_flows.runs.states import WorkOrderState
-from lightning_flows.workflows.models import Workflow, WorkflowSnapshot
+from lightning_flows.workflows.models import Trigger, Workflow, WorkflowSnapshot
 
 _ESCAPE = "\\"
 
@@ -49,7 +51,7 @@ def get_run_with_work_order(session: Session, run_id: uuid.UUID) -> tuple[Run, W
     return row[0], row[1]
 
 
-_STEP_ORDER = (
+STEP_ORDER = (
     sa.func.coalesce(col(Step.started_at), col(Step.inserted_at)),
     col(Step.inserted_at),
     col(Step.id),
@@ -77,7 +79,7 @@ def run_detail(session: Session, run: Run, work_order: WorkOrder) -> RunDetail:
     """A run and its steps in execution order, job names taken from the run's snapshot."""
     snapshot = session.get(WorkflowSnapshot, run.snapshot_id)
     names = _job_names(snapshot)
-    steps = session.exec(select(Step).where(col(Step.run_id) == run.id).order_by(*_STEP_ORDER))
+    steps = session.exec(select(Step).where(col(Step.run_id) == run.id).order_by(*STEP_ORDER))
     latest = session.exec(
         select(Workflow.lock_version).where(Workflow.id == work_order.workflow_id)
     ).first()
@@ -104,7 +106,7 @@ def steps_by_run(
         select(Step, Run.snapshot_id)
         .join(Run, col(Run.id) == col(Step.run_id))
         .where(col(Step.run_id).in_(run_ids))
-        .order_by(*_STEP_ORDER)
+        .order_by(*STEP_ORDER)
     ).all()
     snapshot_ids = {snapshot_id for _step, snapshot_id in rows}
     snapshots = session.exec(
@@ -123,7 +125,7 @@ def list_log_lines(
     statement = select(LogLine).where(col(LogLine.run_id) == run_id)
     if step_id is not None:
         statement = statement.where(col(LogLine.step_id) == step_id)
-    statement = statement.order_by(col(LogLine.timestamp), col(LogLine.id))
+    statement = statement.order_by(col(LogLine.timestamp), col(LogLine.sequence), col(LogLine.id))
     page = paginate(session, statement, params)
     items = [LogLinePublic.model_validate(line, from_attributes=True) for line in page.items]
     return Page[LogLinePublic](
@@ -187,11 +189,16 @@ def list_work_orders(
         rows = session.exec(statement.offset(params.offset).limit(params.page_size)).all()
         page = Page(items=list(rows), page=params.page, page_size=params.page_size, total=total)
     orders: list[WorkOrder] = page.items
-    names = _workflow_names(session, {wo.workflow_id for wo in orders})
-    runs = _runs_by_work_order(session, [wo.id for wo in orders])
+    names = workflow_names(session, {wo.workflow_id for wo in orders})
+    runs = runs_by_work_order(session, [wo.id for wo in orders])
     items = [
         WorkOrderListItem.model_validate(
-            {**wo.model_dump(), "workflow_name": names[wo.workflow_id], "runs": runs[wo.id]}
+            {
+                **wo.model_dump(),
+                "workflow_name": names[wo.workflow_id],
+                "runs": runs[wo.id],
+                "started_by": runs[wo.id][-1].started_by if runs[wo.id] else None,
+            }
         )
         for wo in orders
     ]
@@ -311,29 +318,53 @@ def _search_condition(text: str, *, ascii_json: bool) -> ColumnElement[bool]:
     return col(WorkOrder.id).in_(matches)
 
 
-def _workflow_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+def workflow_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
     rows = session.exec(select(Workflow.id, Workflow.name).where(col(Workflow.id).in_(ids)))
     return dict(rows.all())
 
 
-def _runs_by_work_order(
+def runs_by_work_order(
     session: Session, work_order_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[RunSummary]]:
-    """Every run of the given work orders, in one query, newest first per work order."""
+    """Every run of the given work orders, in one query, newest first per work order,
+    with its version and what started it."""
     grouped: dict[uuid.UUID, list[RunSummary]] = defaultdict(list)
     if not work_order_ids:
         return grouped
-    rows = session.exec(
-        select(Run, WorkflowSnapshot.lock_version, Workflow.lock_version)
+    input_clip = aliased(Dataclip)
+    rows: list[Any] = session.execute(  # type: ignore[assignment]
+        sa.select(
+            Run,
+            col(WorkflowSnapshot.lock_version),
+            col(Workflow.lock_version),
+            col(RetryBatchItem.run_id),
+            col(Trigger.type),
+            col(input_clip.type),
+        )
         .join(WorkflowSnapshot, col(WorkflowSnapshot.id) == col(Run.snapshot_id))
         .join(Workflow, col(Workflow.id) == col(WorkflowSnapshot.workflow_id))
+        .join(WorkOrder, col(WorkOrder.id) == col(Run.work_order_id))
+        .outerjoin(input_clip, col(input_clip.id) == col(WorkOrder.dataclip_id))
+        .outerjoin(RetryBatchItem, col(RetryBatchItem.run_id) == col(Run.id))
+        .outerjoin(Trigger, col(Trigger.id) == col(Run.starting_trigger_id))
         .where(col(Run.work_order_id).in_(work_order_ids))
         .order_by(col(Run.inserted_at).desc(), col(Run.id).desc())
     ).all()
-    for run, version, latest in rows:
+    runs_of: dict[uuid.UUID, int] = defaultdict(int)
+    for row in rows:
+        runs_of[row[0].work_order_id] += 1
+    for run, version, latest, batch_run, trigger_type, input_type in rows:
         summary = RunSummary.model_validate(run, from_attributes=True)
         summary.version, summary.latest_version = version, latest
         grouped[run.work_order_id].append(summary)
+        first = len(grouped[run.work_order_id]) == runs_of[run.work_order_id]  # oldest last
+        summary.started_by = origins.origin_of(
+            first=first,
+            in_batch=batch_run is not None,
+            created_by_id=run.created_by_id,
+            trigger_type=trigger_type,
+            input_type=input_type,
+        ).value
     return grouped

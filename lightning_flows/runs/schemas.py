@@ -83,9 +83,13 @@ class DataclipPublic(BaseModel):
     inserted_at: datetime
 
 
+STARTED_BY = "What started it: webhook, cron, manual, retry or bulk (a bulk retry)."
+
+
 class RunSummary(_Versioned):
     id: uuid.UUID
     state: RunState
+    started_by: str | None = Field(default=None, description=STARTED_BY)
     error_type: str | None
     inserted_at: datetime
     started_at: datetime | None
@@ -103,6 +107,7 @@ class WorkOrderListItem(BaseModel):
     dataclip_id: uuid.UUID | None
     inserted_at: datetime
     last_activity: datetime
+    started_by: str | None = Field(default=None, description="What started its first run.")
     runs: list[RunSummary]
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import Session, col, select
 
 from lightning_flows.core.errors import InvalidInput, InvalidTransition, NotFound
@@ -102,6 +103,25 @@ def add_run(session: Session, **values: Any) -> Run:
     return run
 
 
+def add_runs(session: Session, run_rows: list[dict[str, Any]]) -> None:
+    """Many new runs of existing work orders at once (bulk retries): rows built by
+    `rows.run_row`, one INSERT and one UPDATE of their work orders; the caller commits."""
+    if not run_rows:
+        return
+    session.execute(insert(Run), run_rows)
+    by_state: dict[str, list[uuid.UUID]] = {}
+    for row in run_rows:
+        state = work_order_state_for(RunState(row["state"])).value
+        by_state.setdefault(state, []).append(row["work_order_id"])
+    now = max(row["inserted_at"] for row in run_rows)
+    for state, ids in by_state.items():
+        session.execute(
+            update(WorkOrder)
+            .where(col(WorkOrder.id).in_(ids))
+            .values(state=state, last_activity=now, updated_at=now)
+        )
+
+
 def _check_start(
     snapshot: WorkflowSnapshot, trigger_id: uuid.UUID | None, job_id: uuid.UUID | None
 ) -> None:
@@ -187,9 +207,12 @@ def finish_run(
     final_dataclip_id: uuid.UUID | None = None,
     held_by: str | None = None,
     commit: bool = True,
+    finished_at: datetime | None = None,
 ) -> bool:
     """End a started run; False if it is no longer this engine's to end (handed back).
-    `held_by` (the worker that started it) must still hold it, if given."""
+    `held_by` (the worker that started it) must still hold it, if given; `finished_at`
+    (default now) is also the end the engine gives Prefect."""
+    ended = {"finished_at": finished_at} if finished_at is not None else {}
     moved = transition(
         session,
         [run_id],
@@ -197,7 +220,7 @@ def finish_run(
         expect=[RunState.STARTED],
         held_by=held_by,
         error_type=error_type,
-        extra={"final_dataclip_id": final_dataclip_id},
+        extra={"final_dataclip_id": final_dataclip_id, **ended},
         commit=commit,
     )
     return bool(moved)

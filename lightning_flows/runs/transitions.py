@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
@@ -104,3 +105,24 @@ def transition_one(
         raise InvalidTransition(
             f"Run {run_id}: a run cannot go from '{current}' to '{RunState(target).value}'."
         )
+
+
+def align_finished_at(
+    session: Session, run_id: uuid.UUID, recorded: datetime, prefect_end: datetime
+) -> bool:
+    """Give a finished run the end time Prefect gave its flow run.
+
+    Prefect's API dates a state when it receives it (a client cannot set it), so the
+    flow run ends a few milliseconds after the run row: the row takes Prefect's time,
+    only while it still holds the time the engine recorded (nothing else moved it) and
+    only for a difference under a minute. The state is not touched."""
+    if abs((prefect_end - recorded).total_seconds()) >= 60:
+        return False
+    result = session.execute(
+        update(Run)
+        .where(col(Run.id) == run_id, col(Run.finished_at) == recorded)
+        .values(finished_at=prefect_end)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -379,6 +379,15 @@ ROUTES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/api/projects/{project_id}/test_cases/run"): Case(project(WRITERS), path=P),
     ("GET", "/api/projects/{project_id}/work_orders"): Case(project(ALL), path=P),
+    ("GET", "/api/projects/{project_id}/work_orders/export"): Case(project(ALL), path=P),
+    ("POST", "/api/projects/{project_id}/work_orders/retry"): Case(
+        project(WRITERS), json=lambda w, r: {"filter": {"status": ["failed"]}}, path=P
+    ),
+    ("GET", "/api/projects/{project_id}/retry_batches/{batch_id}"): Case(
+        project(ALL),
+        path=lambda w, r: {"project_id": w.ids["project_id"], "batch_id": uuid.uuid4()},
+        allowed_404="Retry batch not found",
+    ),
     # webhook auth methods
     ("GET", "/api/projects/{project_id}/webhook_auth_methods"): Case(project(ALL), path=P),
     ("POST", "/api/projects/{project_id}/webhook_auth_methods"): Case(
@@ -558,6 +567,15 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/projects/{project_id}/history"): Case(project(ALL), page=True, path=P),
     ("GET", "/projects/{project_id}/runs/{run_id}"): Case(
         project(ALL), page=True, path=_ids("project_id", "run_id")
+    ),
+    ("POST", "/projects/{project_id}/history/retry"): Case(
+        project(WRITERS), page=True, path=P, form=lambda w, r: {"all_matching": "1"}
+    ),
+    ("GET", "/projects/{project_id}/history/retries/{batch_id}"): Case(
+        project(ALL),
+        page=True,
+        path=lambda w, r: {"project_id": w.ids["project_id"], "batch_id": uuid.uuid4()},
+        allowed_404="Retry batch not found",
     ),
     ("POST", "/projects/{project_id}/runs/{run_id}/retry"): Case(
         project(WRITERS),

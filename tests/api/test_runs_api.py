@@ -192,7 +192,10 @@ def test_work_orders_list_with_runs_newest_first(
         "finished_at",
         "version",
         "latest_version",
+        "started_by",
     }
+    assert [r["started_by"] for r in item["runs"]] == ["retry", "webhook"]
+    assert item["started_by"] == "webhook"
     paged = client.get(url, params={"page": 2, "page_size": 1}, headers=auth).json()
     assert paged["total"] == 2 and [wo["id"] for wo in paged["items"]] == [str(older.work_order.id)]
 

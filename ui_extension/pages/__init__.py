@@ -14,6 +14,7 @@ from ui_extension.pages import (
     credentials,
     formatting,  # noqa: F401  (registers the template filters)
     history,
+    history_retry,
     limits_settings,
     project_code,
     projects,
@@ -26,6 +27,7 @@ router = APIRouter()
 for module in (
     projects,
     history,
+    history_retry,
     runs,
     credentials,
     settings,

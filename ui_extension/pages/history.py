@@ -8,18 +8,20 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from lightning_flows.accounts.policy import Action
 from lightning_flows.api import web
 from lightning_flows.api.deps import SessionDep
 from lightning_flows.core.config import get_settings
+from lightning_flows.core.errors import NotFound
 from lightning_flows.core.pagination import PageParams
-from lightning_flows.runs import queries
+from lightning_flows.runs import bulk_retry, queries
+from lightning_flows.runs.bulk_schemas import RetryBatchProgress
 from lightning_flows.runs.schemas import StepPublic, WorkOrderListItem
 from lightning_flows.runs.states import WorkOrderState
 from lightning_flows.workflows.models import Workflow
-from ui_extension.pages import history_filters
+from ui_extension.pages import history_filters, history_retry
 from ui_extension.pages.common import (
     Pager,
     PageRoute,
@@ -52,6 +54,17 @@ def group_by_workflow(items: list[WorkOrderListItem]) -> list[WorkflowGroup]:
         )
         group.work_orders.append(item)
     return list(groups.values())
+
+
+def _batch_progress(
+    db: Session, project_id: uuid.UUID, raw: str | None
+) -> RetryBatchProgress | None:
+    """The progress of the bulk retry just submitted (`?batch=`), if it is this project's."""
+    try:
+        batch = bulk_retry.get_batch(db, project_id, uuid.UUID(raw or ""))
+    except (ValueError, NotFound):
+        return None
+    return bulk_retry.progress(db, batch)
 
 
 @router.get("/projects/{project_id}/history")
@@ -99,5 +112,9 @@ def history(
         ),
         count_limit=COUNT_LIMIT,
         share_url=share_url,
+        export_query=urlencode(query.items()),
+        can_retry=access.allows(Action.RUN_WORKFLOWS),
+        jobs=history_retry.job_choices(db, project_id, query.filters.workflow_id),
+        batch=_batch_progress(db, project_id, request.query_params.get("batch")),
     )
     return render(request, "pages/history.html", context, user=user)

@@ -45,7 +45,7 @@ def _log_page(
     return PageParams(page=page, page_size=min(page_size, LOG_PAGE_SIZE_MAX))
 
 
-def _work_order_filters(
+def work_order_filters(
     status: Annotated[
         list[str] | None,
         Query(description="Work order state; repeat for several (any of them matches)"),
@@ -104,7 +104,7 @@ def list_work_orders(
     user: CurrentUser,
     project_id: uuid.UUID,
     page: PageDep,
-    filters: Annotated[WorkOrderFilters, Depends(_work_order_filters)],
+    filters: Annotated[WorkOrderFilters, Depends(work_order_filters)],
 ) -> Page[WorkOrderListItem]:
     authorize(session, user, Action.READ_HISTORY, project_id)
     return queries.list_work_orders(session, project_id, filters, page)

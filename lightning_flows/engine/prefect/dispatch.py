@@ -17,12 +17,15 @@ from dataclasses import dataclass
 import httpx
 from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectNotFound
+from sqlmodel import col, select
 
 from lightning_flows.core.db import session_scope
 from lightning_flows.engine.prefect.client import prefect_client
 from lightning_flows.engine.prefect.deployments import ensure_deployment
+from lightning_flows.runs.models import Run, WorkOrder
 from lightning_flows.runs.queue import ClaimedRun
 from lightning_flows.runs.service import link_flow_runs
+from lightning_flows.workflows.models import Workflow
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,33 @@ class FlowRunRef:
 
 def flow_run_name(workflow_name: str, work_order_id: uuid.UUID) -> str:
     return f"{workflow_name} · {str(work_order_id)[:8]}"
+
+
+def name_like_webhook_runs(
+    flow_run_id: uuid.UUID, run_id: uuid.UUID, tags: list[str]
+) -> tuple[str, list[str]] | None:
+    """Give a flow run Prefect started (a cron schedule, the UI's "Run") the name and
+    tags of a webhook run's flow run, once its run exists: (name, tags), or None when
+    Prefect could not be told (the run goes on under Prefect's generated name)."""
+    with session_scope() as session:
+        row = session.exec(
+            select(WorkOrder.id, WorkOrder.project_id, Workflow.id, Workflow.name)
+            .join(Run, col(Run.work_order_id) == col(WorkOrder.id))
+            .join(Workflow, col(Workflow.id) == col(WorkOrder.workflow_id))
+            .where(col(Run.id) == run_id)
+        ).first()
+    if row is None:
+        return None
+    work_order_id, project_id, workflow_id, workflow_name = row
+    name = flow_run_name(workflow_name, work_order_id)
+    ours = [f"project:{project_id}", f"workflow:{workflow_id}", f"work_order:{work_order_id}"]
+    merged = list(dict.fromkeys([*tags, *ours]))
+    try:
+        prefect_client().update_flow_run(flow_run_id, name=name, tags=merged)
+    except Exception:
+        log.warning("could not rename flow run %s", flow_run_id, exc_info=True)
+        return None
+    return name, merged
 
 
 def create_flow_runs(

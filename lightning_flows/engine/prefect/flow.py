@@ -41,7 +41,13 @@ def run_workflow(
         if workflow_id is None:
             raise ValueError("run_workflow needs a run_id (or a workflow_id to start one)")
         run_id = str(new_run_for(flow_run.id, uuid.UUID(workflow_id), trigger_id, holder))
-    reporter = TaskRunReporter(flow_run.id, flow_run.name, list(flow_run.tags))
+        from lightning_flows.engine.prefect.dispatch import name_like_webhook_runs
+
+        named = name_like_webhook_runs(flow_run.id, uuid.UUID(run_id), list(flow_run.tags))
+        name, tags = named or (flow_run.name, list(flow_run.tags))
+    else:
+        name, tags = flow_run.name, list(flow_run.tags)
+    reporter = TaskRunReporter(flow_run.id, name, tags)
     outcome = execute_run(uuid.UUID(run_id), reporter, holder)
     if outcome.handed_back:
         raise RuntimeError(outcome.message)
@@ -49,12 +55,18 @@ def run_workflow(
 
 
 def flow_run_state(outcome: RunOutcome) -> State[Any]:
-    """The flow run's final state: Completed, Failed (fail/kill) or Crashed."""
+    """The flow run's final state: Completed, Failed (fail/kill) or Crashed, dated when
+    the run row ended (so Prefect's end time equals ours)."""
+    state: State[Any]
     if outcome.state == "success":
-        return Completed(message=outcome.message)
-    if outcome.state in ("failed", "killed"):
-        return Failed(name=outcome.state.capitalize(), message=outcome.message)
-    return Crashed(message=outcome.message)
+        state = Completed(message=outcome.message)
+    elif outcome.state in ("failed", "killed"):
+        state = Failed(name=outcome.state.capitalize(), message=outcome.message)
+    else:
+        state = Crashed(message=outcome.message)
+    if outcome.finished_at is not None:
+        state.timestamp = outcome.finished_at  # type: ignore[assignment]
+    return state
 
 
 def new_run_for(

@@ -23,12 +23,12 @@ from lightning_flows.core.db import session_scope
 from lightning_flows.engine.execution import execute_run
 from lightning_flows.engine.lease import RunLease
 from lightning_flows.engine.prefect.client import prefect_client
-from lightning_flows.engine.prefect.dispatch import FlowRunRef
+from lightning_flows.engine.prefect.dispatch import FlowRunRef, name_like_webhook_runs
 from lightning_flows.engine.prefect.flow import flow_run_state, new_run_for
 from lightning_flows.engine.prefect.task_runs import TaskRunReporter
 from lightning_flows.runs.queue import release_claims
 from lightning_flows.runs.states import RunState
-from lightning_flows.runs.transitions import transition
+from lightning_flows.runs.transitions import align_finished_at, transition
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,11 @@ def drive_flow_run(
         return
     final: State[Any]
     try:
+        name, tags = flow_run.name, flow_run.tags
         if run_id is None:
             run_id = _run_for_parameters(flow_run, worker_name)
-        reporter = TaskRunReporter(flow_run.id, flow_run.name, flow_run.tags)
+            name, tags = name_like_webhook_runs(flow_run.id, run_id, tags) or (name, tags)
+        reporter = TaskRunReporter(flow_run.id, name, tags)
         outcome = execute_run(run_id, reporter, worker_name, lease)
         if outcome.handed_back:
             return
@@ -77,9 +79,26 @@ def drive_flow_run(
         if run_id is not None:
             _end_if_never_started(run_id)
     try:
-        prefect_client().set_flow_run_state(flow_run.id, final)
+        result = prefect_client().set_flow_run_state(flow_run.id, final)
     except Exception:  # the run row is final already; Prefect's view is a mirror
         log.warning("could not set the final state of flow run %s", flow_run.id, exc_info=True)
+        return
+    _same_end_time(run_id, final, result.state)
+
+
+def _same_end_time(
+    run_id: uuid.UUID | None, final: State[Any], accepted: State[Any] | None
+) -> None:
+    """Prefect dates the final state itself: the run row takes that end time, so both
+    show the same (the task runs already carry the step rows' times)."""
+    recorded = final.timestamp
+    if run_id is None or accepted is None or accepted.timestamp == recorded:
+        return
+    try:
+        with session_scope() as session:
+            align_finished_at(session, run_id, recorded, accepted.timestamp)
+    except Exception:
+        log.warning("could not align the end time of run %s", run_id, exc_info=True)
 
 
 def _force_running(flow_run_id: uuid.UUID, run_id: uuid.UUID | None, worker_name: str) -> bool:

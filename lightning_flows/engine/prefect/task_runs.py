@@ -114,16 +114,30 @@ class TaskRunReporter:
         )
         return StepTaskRun(task_run)
 
-    def announce(self, handle: StepTaskRun) -> None:
-        """Send the prepared task run's Running state."""
-        assert handle.task_run.state is not None  # noqa: S101 (set by prepare)
-        self._emit(handle, None, handle.task_run.state)
+    def announce(self, handle: StepTaskRun, at: datetime | None = None) -> None:
+        """Send the prepared task run's Running state, dated `at` (the step row's start)
+        so that Prefect's start time equals ours."""
+        state = handle.task_run.state
+        assert state is not None  # noqa: S101 (set by prepare)
+        if at is not None:
+            state.timestamp = _aware(at)  # type: ignore[assignment]
+            handle.task_run.start_time = handle.task_run.expected_start_time = state.timestamp  # type: ignore[assignment]
+        self._emit(handle, None, state)
 
-    def finish(self, handle: StepTaskRun, exit_reason: str, message: str | None) -> None:
-        """The task run ends in the state matching the step's exit reason."""
+    def finish(
+        self,
+        handle: StepTaskRun,
+        exit_reason: str,
+        message: str | None,
+        at: datetime | None = None,
+    ) -> None:
+        """The task run ends in the state matching the step's exit reason, dated `at`
+        (the step row's end) so that Prefect's end time equals ours."""
         before = handle.task_run.state
         assert before is not None  # noqa: S101 (set by start)
         state = final_state(exit_reason, message)
+        if at is not None:
+            state.timestamp = _aware(at)  # type: ignore[assignment]
         if state.timestamp <= before.timestamp:
             state.timestamp = before.timestamp + timedelta(microseconds=1)
         handle.task_run.end_time = state.timestamp  # type: ignore[assignment]
@@ -142,11 +156,13 @@ class TaskRunReporter:
         handle.task_run.state = state
         self._emit(handle, before, state)
 
-    def rerun(self, handle: StepTaskRun) -> None:
+    def rerun(self, handle: StepTaskRun, at: datetime | None = None) -> None:
         """The next attempt of the same task run starts (`Retrying`, run count + 1)."""
         before = handle.task_run.state
         assert before is not None  # noqa: S101 (set by retry)
         state: State[Any] = Retrying()
+        if at is not None:
+            state.timestamp = _aware(at)  # type: ignore[assignment]
         state.timestamp = max(state.timestamp, _later(before.timestamp, 0))
         handle.task_run.run_count += 1
         handle.task_run.state = state
