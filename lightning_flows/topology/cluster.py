@@ -19,8 +19,8 @@ import logging
 import secrets
 import shutil
 import signal
-import sys
 import subprocess  # nosec B404
+import sys
 import tempfile
 import time
 import uuid
@@ -36,7 +36,6 @@ from lightning_flows.topology.services import ROOT, Service, fill, load_services
 
 log = logging.getLogger(__name__)
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-PG_USER = PG_PASSWORD = "lightning"  # noqa: S105  (the compose file's, a private network)
 WORKER_KINDS = ("worker", "prefect-worker")
 
 
@@ -198,7 +197,7 @@ class Topology:
         """The platform database, from this machine (for checks and fixtures)."""
         port = self.ports.get("postgres", 5432)
         return (
-            f"postgresql+psycopg://{PG_USER}:{PG_PASSWORD}@"
+            f"postgresql+psycopg://{self._pg_user}:{self._pg_password}@"
             f"{self.address('postgres')}:{port}/lightning"
         )
 
@@ -261,11 +260,10 @@ class Topology:
 
     def api_token(self, email: str = "admin@example.org") -> str:
         """A superuser and a personal access token, made on the API host with the CLI."""
-        password = secrets.token_urlsafe(16)
+        secret = ["--password", secrets.token_urlsafe(16)]
         self.run_on(
             "api",
-            ["lightning-flows", "users", "create", "--email", email, "--password", password]
-            + ["--superuser"],
+            ["lightning-flows", "users", "create", "--superuser", f"--email={email}", *secret],
         )
         return self.run_on("api", ["lightning-flows", "tokens", "create", "--email", email])
 
@@ -349,11 +347,20 @@ class Topology:
 
     # ------------------------------------------------------------------ PostgreSQL
 
+    @property
+    def _pg_user(self) -> str:
+        return self.services["postgres"].environment["POSTGRES_USER"]
+
+    @property
+    def _pg_password(self) -> str:
+        """The compose file's password (services.yaml): the hosts' network is private."""
+        return self.services["postgres"].environment["POSTGRES_PASSWORD"]
+
     def _pg_dsn(self, database: str = "lightning") -> str:
         port = self.ports.get("postgres", 5432)
         return (
-            f"host={self.address('postgres')} port={port} user={PG_USER} "
-            f"password={PG_PASSWORD} dbname={database} connect_timeout=3"
+            f"host={self.address('postgres')} port={port} user={self._pg_user} "
+            f"password={self._pg_password} dbname={database} connect_timeout=3"
         )
 
     def _start_postgres(self) -> None:
@@ -366,13 +373,12 @@ class Topology:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.chown(folder, "postgres", "postgres")
         pwfile = home / "pwfile"
-        pwfile.write_text(PG_PASSWORD)
+        pwfile.write_text(self._pg_password)
         shutil.chown(pwfile, "postgres", "postgres")
+        auth = [f"--pwfile={pwfile}", "-A", "scram-sha-256", "--auth-local=trust", "--no-sync"]
         as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
         subprocess.run(  # nosec B603
-            as_postgres
-            + [str(PG_BIN / "initdb"), "-D", str(data), "-U", PG_USER, f"--pwfile={pwfile}"]
-            + ["-A", "scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync"],
+            [*as_postgres, str(PG_BIN / "initdb"), "-D", str(data), "-U", self._pg_user, *auth],
             capture_output=True,
             check=True,
             timeout=120,
@@ -381,7 +387,7 @@ class Topology:
             hba.write("host all all 0.0.0.0/0 scram-sha-256\n")
         port = self.ports.get("postgres", spec.port or 5432)
         listen = "127.0.0.1" if self.network is None else "*"
-        argv = as_postgres + [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port)]
+        argv = [*as_postgres, str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port)]
         argv += ["-c", f"listen_addresses={listen}", "-k", str(sockets)]
         argv += ["-c", "max_connections=300"]
         self._spawn("postgres", "postgres", self.hosts["postgres"].prefix() + argv, {"LANG": "C"})

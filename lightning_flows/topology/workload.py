@@ -64,9 +64,7 @@ def chain_project(name: str, bodies: list[str], cron: str | None = None) -> str:
     return yaml.safe_dump({"name": name, "workflows": {name: workflow}}, sort_keys=False)
 
 
-def provision_chain(
-    api_url: str, token: str, bodies: list[str], cron: str | None = None
-) -> Chain:
+def provision_chain(api_url: str, token: str, bodies: list[str], cron: str | None = None) -> Chain:
     """Provision a chain workflow over the API (as `lightning-flows deploy` does)."""
     name = f"chain-{uuid.uuid4().hex[:6]}"
     response = httpx.post(
