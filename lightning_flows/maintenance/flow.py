@@ -19,7 +19,7 @@ from lightning_flows.maintenance.retention import (
 )
 
 RETENTION_FLOW = "lightning-flows-retention"
-ENTRYPOINT = "lightning_flows/maintenance/flow.py:apply_retention"
+ENTRYPOINT = "lightning_flows.maintenance.flow:apply_retention"  # importable anywhere
 
 
 @flow(name=RETENTION_FLOW, persist_result=False, validate_parameters=False, log_prints=False)

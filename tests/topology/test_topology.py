@@ -7,9 +7,11 @@ worker stopped and Prefect's stock process worker running the deployment runs.""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -41,7 +43,8 @@ def topology() -> Iterator[Topology]:
         "LIGHTNING_WORKER_HEARTBEAT_SECONDS": "1",
         "LIGHTNING_LOST_RUN_SWEEP_SECONDS": "1",
     }
-    with Topology(workers=2, settings=settings) as topo:
+    logs = os.environ.get("LIGHTNING_TOPOLOGY_LOGS")  # keep every host's log there
+    with Topology(workers=2, settings=settings, keep_logs=Path(logs) if logs else None) as topo:
         yield topo
 
 
@@ -150,3 +153,83 @@ def _wait_for_run_mid_way_on(
             return uuid.UUID(str(rows[0][0]))
         time.sleep(0.1)
     raise AssertionError(f"no run got half-way on {host} within {timeout:.0f} s")
+
+
+def test_prefects_stock_process_worker_runs_deployment_runs(topology: Topology, token: str) -> None:
+    """The Prefect UI's Run (a flow run of the deployment, default parameters) and a cron
+    schedule's flow run, executed by `prefect worker start`: the same records."""
+    for host in topology.worker_hosts():
+        topology.kill_host(host)  # only Prefect's worker polls the pool now
+    topology.add_worker("prefect-worker")
+    chain = provision_chain(topology.api_url, token, [QUICK_STEP, QUICK_STEP], cron="0 0 1 1 *")
+    deployment_id = _wait_for_deployment(topology, chain.workflow_id)
+    prefect = topology.prefect_api_url
+    ui_run = httpx.post(f"{prefect}/deployments/{deployment_id}/create_flow_run", json={})
+    scheduled = httpx.post(
+        f"{prefect}/deployments/{deployment_id}/create_flow_run",
+        json={"parameters": {"trigger_id": str(chain.cron_trigger_id)}},
+    )
+    flow_run_ids = [
+        ui_run.raise_for_status().json()["id"],
+        scheduled.raise_for_status().json()["id"],
+    ]
+    for flow_run_id in flow_run_ids:
+        state = _wait_for_flow_run(prefect, flow_run_id)
+        assert state["type"] == "COMPLETED", state
+    rows = query(
+        topology.database_url,
+        "SELECT r.id, r.state, r.worker_name, r.prefect_flow_run_id, w.trigger_id "
+        "FROM runs r JOIN work_orders w ON w.id = r.work_order_id "
+        "WHERE w.workflow_id = %s",
+        str(chain.workflow_id),
+    )
+    by_flow_run = {str(row[3]): row for row in rows}
+    assert set(by_flow_run) == set(flow_run_ids)
+    ui, cron = by_flow_run[flow_run_ids[0]], by_flow_run[flow_run_ids[1]]
+    assert str(cron[4]) == str(chain.cron_trigger_id)
+    for run_id, state, worker_name, flow_run_id, _trigger in (ui, cron):
+        assert state == "success"
+        assert worker_name == f"prefect:{flow_run_id}"
+        assert successful_steps(topology.database_url, run_id) == ["step 1", "step 2"]
+        steps = query(
+            topology.database_url,
+            "SELECT input_dataclip_id, output_dataclip_id, prefect_task_run_id "
+            "FROM steps WHERE run_id = %s",
+            str(run_id),
+        )
+        assert all(all(values) for values in steps), steps
+        task_runs = httpx.post(
+            f"{prefect}/task_runs/filter",
+            json={"flow_runs": {"id": {"any_": [str(flow_run_id)]}}},
+        ).json()
+        assert sorted(t["name"] for t in task_runs) == ["step 1", "step 2"]
+
+
+def _wait_for_deployment(topology: Topology, workflow_id: uuid.UUID, timeout: float = 60) -> str:
+    """The workflow's Prefect deployment, published by the API after the save."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = query(
+            topology.database_url,
+            "SELECT prefect_deployment_id FROM workflows WHERE id = %s",
+            str(workflow_id),
+        )
+        if rows and rows[0][0]:
+            return str(rows[0][0])
+        time.sleep(0.3)
+    raise AssertionError("the workflow's deployment was not published")
+
+
+def _wait_for_flow_run(prefect: str, flow_run_id: str, timeout: float = 120) -> dict[str, object]:
+    import time
+
+    deadline = time.monotonic() + timeout
+    state: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{prefect}/flow_runs/{flow_run_id}").json()["state"] or {}
+        if state.get("type") in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return state
+        time.sleep(0.5)
+    raise AssertionError(f"flow run {flow_run_id} did not finish: {state}")

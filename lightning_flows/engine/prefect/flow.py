@@ -22,7 +22,9 @@ from lightning_flows.engine.prefect.task_runs import TaskRunReporter
 from lightning_flows.runs.workers import EXTERNAL_PREFIX
 
 FLOW_NAME = "lightning-flows-run"
-ENTRYPOINT = "lightning_flows/engine/prefect/flow.py:run_workflow"
+ENTRYPOINT = "lightning_flows.engine.prefect.flow:run_workflow"
+"""A module path, not a file path: Prefect's process workers run flow runs in a temporary
+directory, where only the installed package can be found."""
 
 
 @flow(name=FLOW_NAME, persist_result=False, validate_parameters=False, log_prints=False)
