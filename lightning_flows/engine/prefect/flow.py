@@ -62,9 +62,13 @@ def flow_run_state(outcome: RunOutcome) -> State[Any]:
 def new_run_for(
     flow_run_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: str | None, worker_name: str
 ) -> uuid.UUID:
-    """A flow run started in Prefect (a schedule or its UI) without a run: create one."""
-    from lightning_flows.runs.scheduled import enqueue_from_prefect
+    """A flow run started in Prefect (a schedule or its UI) without a run: create one, or
+    find the one its first attempt created (this is a Prefect retry: it resumes there)."""
+    from lightning_flows.runs.scheduled import enqueue_from_prefect, run_of_flow_run
 
+    existing = run_of_flow_run(flow_run_id)
+    if existing is not None:
+        return existing
     return enqueue_from_prefect(
         workflow_id, uuid.UUID(trigger_id) if trigger_id else None, flow_run_id, worker_name
     )
