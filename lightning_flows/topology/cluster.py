@@ -19,6 +19,7 @@ import logging
 import secrets
 import shutil
 import signal
+import socket
 import subprocess  # nosec B404
 import sys
 import tempfile
@@ -332,18 +333,20 @@ class Topology:
         while time.monotonic() < deadline:
             self._check_alive(name)
             with psycopg.connect(self._pg_dsn(), autocommit=True) as conn:
-                row = conn.execute(
-                    "SELECT 1 FROM workers WHERE hostname = %s", (self._hostname(name),)
-                ).fetchone()
-            if row:
+                if self.network is not None:  # each host has its own hostname
+                    sql, params = "SELECT count(*) FROM workers WHERE hostname = %s", (name,)
+                    wanted = 1
+                else:  # side by side on this machine: one more worker row than before
+                    sql, params = (
+                        "SELECT count(*) FROM workers WHERE hostname = %s",
+                        (socket.gethostname(),),
+                    )
+                    wanted = sum(1 for n in self.processes if n.startswith("worker-"))
+                (count,) = conn.execute(sql, params).fetchone() or (0,)
+            if count >= wanted:
                 return
             time.sleep(0.3)
         raise RuntimeError(f"worker host {name} did not start within {timeout:.0f} s")
-
-    def _hostname(self, name: str) -> str:
-        import socket
-
-        return name if self.network is not None else socket.gethostname()
 
     # ------------------------------------------------------------------ PostgreSQL
 

@@ -70,7 +70,9 @@ def on_loopback(values: list[str], ports: dict[str, int]) -> list[str]:
     out = []
     for value in values:
         for name, port in ports.items():
-            default = defaults[name]
+            default = defaults.get(name)
+            if default is None:  # a worker host: nobody connects to it
+                continue
             value = value.replace(f"@{name}:{default}", f"@127.0.0.1:{port}")
             value = value.replace(f"//{name}:{default}", f"//127.0.0.1:{port}")
         out.append("127.0.0.1" if value == ALL_INTERFACES else value)
