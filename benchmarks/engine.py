@@ -1329,6 +1329,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         + ", ".join(WHAT_IF)
         + " (or 'all')",
     )
+    p.add_argument(
+        "--sustained",
+        action="store_true",
+        help="instead: offer --rate runs/s for --minutes (benchmarks/sustained.py)",
+    )
+    p.add_argument("--rate", type=float, default=15.0, help="--sustained: runs offered per s")
+    p.add_argument("--minutes", type=float, default=5.0, help="--sustained: how long")
     p.add_argument("--keep-work", action="store_true", help="keep benchmarks/.work/<run>")
     p.add_argument("--no-save", action="store_true", help="print only; write no results file")
     # internal: a worker subprocess
@@ -1337,6 +1344,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--ready", default="", help=argparse.SUPPRESS)
     p.add_argument("--instrument", default="", help=argparse.SUPPRESS)
     return p.parse_args(argv)
+
+
+def _sustained(args: argparse.Namespace) -> int:
+    """`--sustained`: a fixed offered rate for minutes (benchmarks/sustained.py)."""
+    from sustained import run_sustained, sustained_report  # type: ignore[import-not-found]
+
+    bench = Bench(args)
+    try:
+        bench.setup()
+        result = run_sustained(bench)
+        bench.facts["loadavg_end"] = os.getloadavg()
+        text = sustained_report(bench.facts, result, shlex.join(sys.argv))
+        print("\n" + text)
+        if not args.no_save:
+            RESULTS_DIR.mkdir(exist_ok=True)
+            stem = RESULTS_DIR / f"engine-sustained-{dt.date.today().isoformat()}"
+            stem.with_suffix(".md").write_text(text)
+            payload = {"command": sys.argv, "machine": bench.facts, "result": result}
+            stem.with_suffix(".json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+            log(f"wrote {stem.relative_to(ROOT)}.md and .json")
+    except KeyboardInterrupt:
+        log("interrupted: cleaning up")
+        return 130
+    finally:
+        bench.cleanup()
+    return 0
 
 
 def _raise_interrupt(*_: object) -> None:
@@ -1355,6 +1388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     sys.path.insert(0, str(ROOT))
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    if args.sustained:
+        return _sustained(args)
     bench = Bench(args)
     started = time.monotonic()
     parts: list[tuple[str, Callable[[], None]]] = []

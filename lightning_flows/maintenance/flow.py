@@ -21,9 +21,9 @@ from lightning_flows.maintenance.retention import (
 from lightning_flows.notifications.digest import send_digests
 
 RETENTION_FLOW = "lightning-flows-retention"
-ENTRYPOINT = "lightning_flows/maintenance/flow.py:apply_retention"
+ENTRYPOINT = "lightning_flows.maintenance.flow:apply_retention"  # importable anywhere
 DIGEST_FLOW = "lightning-flows-digests"
-DIGEST_ENTRYPOINT = "lightning_flows/maintenance/flow.py:send_digest_mails"
+DIGEST_ENTRYPOINT = "lightning_flows.maintenance.flow:send_digest_mails"
 
 
 @flow(name=RETENTION_FLOW, persist_result=False, validate_parameters=False, log_prints=False)

@@ -54,6 +54,17 @@ def enqueue_from_prefect(
         return enqueued.run.id
 
 
+def run_of_flow_run(flow_run_id: uuid.UUID) -> uuid.UUID | None:
+    """The run a Prefect-started flow run created on its first attempt (None: none yet).
+    A retry of that flow run (Prefect UI, automation) resumes this run, not a new one."""
+    with session_scope() as session:
+        return session.exec(
+            select(Run.id)
+            .where(Run.prefect_flow_run_id == flow_run_id)
+            .order_by(col(Run.inserted_at).desc())
+        ).first()
+
+
 def cron_input(session: Session, workflow: Workflow, trigger: Trigger) -> Dataclip | None:
     """OpenFn's cron cursor: the last successful run's final state, or the output of
     `cron_cursor_job_id`'s last success; None (an empty input) when there is none."""

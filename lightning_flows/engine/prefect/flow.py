@@ -22,7 +22,9 @@ from lightning_flows.engine.prefect.task_runs import TaskRunReporter
 from lightning_flows.runs.workers import EXTERNAL_PREFIX
 
 FLOW_NAME = "lightning-flows-run"
-ENTRYPOINT = "lightning_flows/engine/prefect/flow.py:run_workflow"
+ENTRYPOINT = "lightning_flows.engine.prefect.flow:run_workflow"
+"""A module path, not a file path: Prefect's process workers run flow runs in a temporary
+directory, where only the installed package can be found."""
 
 
 @flow(name=FLOW_NAME, persist_result=False, validate_parameters=False, log_prints=False)
@@ -72,9 +74,13 @@ def flow_run_state(outcome: RunOutcome) -> State[Any]:
 def new_run_for(
     flow_run_id: uuid.UUID, workflow_id: uuid.UUID, trigger_id: str | None, worker_name: str
 ) -> uuid.UUID:
-    """A flow run started in Prefect (a schedule or its UI) without a run: create one."""
-    from lightning_flows.runs.scheduled import enqueue_from_prefect
+    """A flow run started in Prefect (a schedule or its UI) without a run: create one, or
+    find the one its first attempt created (this is a Prefect retry: it resumes there)."""
+    from lightning_flows.runs.scheduled import enqueue_from_prefect, run_of_flow_run
 
+    existing = run_of_flow_run(flow_run_id)
+    if existing is not None:
+        return existing
     return enqueue_from_prefect(
         workflow_id, uuid.UUID(trigger_id) if trigger_id else None, flow_run_id, worker_name
     )
