@@ -134,7 +134,13 @@ def test_every_lightning_variable_is_a_setting_and_prefect_ones_are_prefects() -
 
 def test_compose_runs_the_topology_of_postgres_prefect_api_and_workers() -> None:
     services = compose()["services"]
-    assert services["api"]["command"] == ["lightning-flows", "up", "--host", "0.0.0.0", "--no-worker"]
+    assert services["api"]["command"] == [
+        "lightning-flows",
+        "up",
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--no-worker",
+    ]
     assert services["worker"]["command"][:2] == ["lightning-flows", "worker"]
     assert services["migrate"]["command"] == ["lightning-flows", "db", "upgrade"]
     for name in ("api", "worker"):
