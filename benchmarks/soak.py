@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import os
 import random
 import shutil
@@ -263,7 +264,6 @@ def drain(acked: list[uuid.UUID], timeout: float) -> dict[uuid.UUID, tuple[str, 
     """Wait until every acknowledged run is final; (state, inserted_at, finished_at) by id."""
     from sqlmodel import Session, col, select
 
-    from lightning_flows.core.db import get_engine
     from lightning_flows.runs.models import Run
     from lightning_flows.runs.states import FINAL_RUN_STATES
 
@@ -271,7 +271,7 @@ def drain(acked: list[uuid.UUID], timeout: float) -> dict[uuid.UUID, tuple[str, 
     found: dict[uuid.UUID, tuple[str, Any, Any]] = {}
     while True:
         found = {}
-        with Session(get_engine()) as session:
+        with Session(engine()) as session:
             for start in range(0, len(acked), 5000):
                 chunk = acked[start : start + 5000]
                 rows = session.exec(
@@ -287,14 +287,21 @@ def drain(acked: list[uuid.UUID], timeout: float) -> dict[uuid.UUID, tuple[str, 
         time.sleep(2)
 
 
+@functools.cache
+def engine() -> Any:
+    """The soak's own reading connection; it outlives the PostgreSQL restart (pre-ping)."""
+    from sqlalchemy import create_engine
+
+    return create_engine(os.environ["LIGHTNING_DATABASE_URL"], pool_pre_ping=True)
+
+
 def doubled_jobs() -> int:
     """Jobs of a run that succeeded more than once."""
     from sqlmodel import Session, func, select
 
-    from lightning_flows.core.db import get_engine
     from lightning_flows.runs.models import Step
 
-    with Session(get_engine()) as session:
+    with Session(engine()) as session:
         rows = session.exec(
             select(Step.run_id, Step.job_id)
             .where(Step.exit_reason == "success")
