@@ -252,12 +252,15 @@ def faults_plan(args: argparse.Namespace) -> list[tuple[float, str]]:
     Prefect restart, kept at least 30 s apart."""
     total = args.minutes * 60
     plan = [(total * 0.4, "restart postgres"), (total * 0.7, "restart prefect")]
+    kills = []
     t = args.kill_every * 60
     while t < total - 30:
-        if all(abs(t - at) >= 30 for at, _ in plan):
-            plan.append((t, "kill worker"))
+        while clash := [at for at, _ in plan + kills if abs(t - at) < 30]:
+            t = max(clash) + 30  # after the other fault, not on top of it
+        if t < total - 30:
+            kills.append((t, "kill worker"))
         t += args.kill_every * 60
-    return sorted(plan)
+    return sorted(plan + kills)
 
 
 def drain(acked: list[uuid.UUID], timeout: float) -> dict[uuid.UUID, tuple[str, Any, Any]]:
@@ -421,9 +424,7 @@ def render(args: argparse.Namespace, facts: dict[str, Any], report: dict[str, An
         f"# Soak under faults, {dt.date.today().isoformat()}"
         + (f" — SHORT VERSION ({args.minutes:g} min)" if short else ""),
         "",
-        "Command: `.venv/bin/python benchmarks/soak.py "
-        + " ".join(a for a in sys.argv[1:] if not a.startswith("--output"))
-        + "`",
+        f"Command: `.venv/bin/python benchmarks/soak.py {command_line()}`",
         "",
     ]
     if short:
@@ -464,6 +465,7 @@ def render(args: argparse.Namespace, facts: dict[str, Any], report: dict[str, An
         "| webhook-to-finished p99 (s) |",
         "|---|---|---|---|---|---|",
     ]
+    # webhook-to-finished counts the runs finished by the end of the drain only.
     windows: dict[int, list[Sent]] = defaultdict(list)
     for s in acked:
         windows[int(s.at // WINDOW_SECONDS)].append(s)
@@ -502,6 +504,17 @@ def render(args: argparse.Namespace, facts: dict[str, Any], report: dict[str, An
         "",
     ]
     return "\n".join(lines)
+
+
+def command_line() -> str:
+    """The arguments given, without --output and its value."""
+    words, skip = [], False
+    for word in sys.argv[1:]:
+        if skip or word.startswith("--output"):
+            skip = word == "--output"
+            continue
+        words.append(word)
+    return " ".join(words)
 
 
 def other_states(acked: list[Sent], runs: dict[uuid.UUID, tuple[str, Any, Any]]) -> str:
