@@ -455,6 +455,8 @@ def render(args: argparse.Namespace, facts: dict[str, Any], report: dict[str, An
         f"{sum(1 for s in acked if s.run_id not in runs or runs[s.run_id][2] is None)} | "
         f"{report['doubled']} |",
         "",
+        throughput_line(acked, runs, report["seconds"], args.rate),
+        "",
         "Not acknowledged, by answer: "
         + (", ".join(f"{k}: {v}" for k, v in sorted(refused.items())) or "none")
         + " (a client retries these; nothing acknowledged may be lost).",
@@ -498,12 +500,34 @@ def render(args: argparse.Namespace, facts: dict[str, Any], report: dict[str, An
     lines += [
         "",
         "Worker trees include their Node processes; `postgres` is the postmaster and its "
-        "backends (a new postmaster after the restart). A restarted process starts a new "
+        "backends (a new postmaster after the restart; RSS counts the shared buffers each "
+        "backend touched, so it grows as the cache warms). A restarted process starts a new "
         "series (new pid). A trend over a few minutes is dominated by warm-up (caches, the "
         "Node pool, connection pools); read the trend of the 30-minute run, not this one.",
         "",
     ]
     return "\n".join(lines)
+
+
+def throughput_line(
+    acked: list[Sent], runs: dict[uuid.UUID, tuple[str, Any, Any]], seconds: float, rate: float
+) -> str:
+    """How fast runs finished, so the latencies can be read: above it, runs queue."""
+    ends = [runs[s.run_id][2] for s in acked if s.run_id in runs and runs[s.run_id][2]]
+    starts = [runs[s.run_id][1] for s in acked if s.run_id in runs]
+    if not ends or not starts:
+        return "Throughput: no run finished."
+    span = (max(ends) - min(starts)).total_seconds()
+    per_second = len(ends) / span if span > 0 else float("nan")
+    verdict = (
+        "the offered rate was above it: runs queued, and webhook-to-finished measures the queue"
+        if per_second < rate * 0.95
+        else "the workers kept up with the offered rate"
+    )
+    return (
+        f"Throughput: {len(ends)} runs finished in {span:.0f} s from the first acknowledgement "
+        f"({per_second:.2f} runs/s); {verdict}. The soak and drain took {seconds:.0f} s."
+    )
 
 
 def command_line() -> str:
