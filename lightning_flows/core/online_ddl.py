@@ -27,19 +27,32 @@ def _postgresql() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
 
-def create_index(name: str, table: str, columns: Sequence[str], *, unique: bool = False) -> None:
-    """Create an index without blocking writes to `table` (CONCURRENTLY on PostgreSQL)."""
+def create_index(
+    name: str,
+    table: str,
+    columns: Sequence[str],
+    *,
+    unique: bool = False,
+    where: str | None = None,
+) -> None:
+    """Create an index without blocking writes to `table` (CONCURRENTLY on PostgreSQL);
+    `where` (SQL) makes it partial."""
     if not _postgresql():
-        op.create_index(name, table, list(columns), unique=unique)
+        condition = text(where) if where else None
+        op.create_index(name, table, list(columns), unique=unique, sqlite_where=condition)
         return
     quoted = ", ".join(f'"{c}"' for c in columns)
     kind = "UNIQUE INDEX" if unique else "INDEX"
+    partial = f" WHERE {where}" if where else ""
     with op.get_context().autocommit_block():
         _drop_if_invalid(name)  # left behind by an interrupted concurrent build
         # Waiting for older transactions blocks nobody here: no lock_timeout for this one.
         op.execute("SET lock_timeout = 0")
         try:
-            op.execute(f'CREATE {kind} CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" ({quoted})')
+            op.execute(
+                f'CREATE {kind} CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" ({quoted})'
+                + partial
+            )
         finally:
             op.execute("RESET lock_timeout")
 
