@@ -11,6 +11,7 @@ Anyone may read the guide, signed in or not.
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,13 @@ from ui_extension.templating import render
 
 
 def _docs_dir() -> Path:
-    """docs/ of a source checkout, else ./docs (the container copies it to /app/docs)."""
-    beside_package = Path(__file__).resolve().parents[1] / "docs"
-    return beside_package if (beside_package / "guide").is_dir() else Path.cwd() / "docs"
+    """docs/ of a source checkout, else beside the virtualenv (the image's /app/docs),
+    else ./docs."""
+    candidates = (
+        Path(__file__).resolve().parents[1] / "docs",
+        Path(sys.prefix).parent / "docs",
+    )
+    return next((c for c in candidates if (c / "guide").is_dir()), Path.cwd() / "docs")
 
 
 DOCS_DIR = _docs_dir()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from lightning_flows.core.config import get_settings
@@ -10,11 +12,28 @@ app = typer.Typer(help="Manage the platform database.", no_args_is_help=True)
 
 
 @app.command("upgrade")
-def upgrade() -> None:
-    """Apply every pending migration to the configured database."""
+def upgrade(
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            min=0.05,
+            help="PostgreSQL: longest wait for a table lock (seconds) before a migration "
+            "steps back and is retried, so live traffic never queues behind it for longer.",
+        ),
+    ] = 1.0,
+) -> None:
+    """Apply every pending migration to the configured database.
+
+    Safe while the platform runs: one migration per transaction, one migrator at a time,
+    indexes on busy tables built concurrently (docs/operations.md).
+    """
     from lightning_flows.core import migrate
 
-    migrate.upgrade()
+    def retrying(attempt: int, reason: str) -> None:
+        typer.echo(f"A migration waited over {lock_timeout:g}s for a lock ({reason}); retrying.")
+
+    migrate.upgrade(lock_timeout=lock_timeout, on_retry=retrying)
     typer.echo(f"Database is up to date ({_display(get_settings().resolved_database_url)}).")
 
 

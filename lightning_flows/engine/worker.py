@@ -88,13 +88,18 @@ class Worker:
     def serve(self) -> None:
         """Poll and execute until `stop()` is called; then drain (see `stop`)."""
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
-        self._beat()  # alive in the database before the first claim
+        self._beat(prefect=False)  # alive in the database before the first claim
         with session_scope() as session:  # a restarted host's old workers are dead now
             gone = workers.declare_dead_neighbours(session, socket.gethostname(), self.name)
         if gone:
             log.warning("workers %s of this host are gone; their runs resume now", gone)
         heart = threading.Thread(target=self._heartbeats, name="worker-heartbeat", daemon=True)
         heart.start()
+        # Apart: Prefect's client retries for half a minute while Prefect is down, and the
+        # database heartbeat must not wait that long (the worker would be declared dead).
+        threading.Thread(
+            target=self._prefect_heartbeats, name="worker-prefect-heartbeat", daemon=True
+        ).start()
         # Start the Node processes now, not on the first run (1.5-2.5 s each).
         threading.Thread(target=get_pool().warm_up, name="node-warm-up", daemon=True).start()
         threading.Thread(
@@ -177,9 +182,14 @@ class Worker:
 
     def _heartbeats(self) -> None:
         while not self._heartbeat_stop.wait(self.heartbeat_interval):
-            self._beat()
+            self._beat(prefect=False)
 
-    def _beat(self) -> None:
+    def _prefect_heartbeats(self) -> None:
+        self._beat_prefect()
+        while not self._heartbeat_stop.wait(self.heartbeat_interval):
+            self._beat_prefect()
+
+    def _beat(self, prefect: bool = True) -> None:
         try:
             with session_scope() as session:
                 workers.beat(
@@ -191,6 +201,10 @@ class Worker:
                 )
         except Exception:
             log.warning("could not record the heartbeat of worker %s", self.name, exc_info=True)
+        if prefect:
+            self._beat_prefect()
+
+    def _beat_prefect(self) -> None:
         try:
             prefect_worker.send_heartbeat(self.name, self.heartbeat_interval)
         except Exception:  # Prefect down: the platform database still knows we are alive

@@ -112,6 +112,8 @@ class Topology:
         self.variables["PREFECT_UI_API_URL"] = self.prefect_api_url
         self._start_postgres()
         self._start_service("prefect", "prefect")
+        # compose's one-shot `migrate` service, run on the API host before the API starts
+        self.run_on("api", self.services["migrate"].command, service="migrate")
         self._start_service("api", "api")
         for _ in range(self.workers):
             self.add_worker("worker")

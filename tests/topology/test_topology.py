@@ -75,7 +75,7 @@ def test_the_services_file_matches_compose_and_kubernetes() -> None:
     """Compose, Kubernetes and the topology start the same commands."""
     services = load_services()
     compose = yaml.safe_load((ROOT / "deployments" / "compose.yaml").read_text())["services"]
-    for name in ("prefect", "api", "worker"):
+    for name in ("prefect", "migrate", "api", "worker"):
         assert compose[name]["command"] == services[name].command, name
     manifests = list(
         yaml.safe_load_all((ROOT / "deployments/kubernetes/lightning-flows.yaml").read_text())
@@ -83,12 +83,13 @@ def test_the_services_file_matches_compose_and_kubernetes() -> None:
     commands = {
         c["name"]: c["command"]
         for doc in manifests
-        if doc["kind"] == "Deployment"
+        if doc["kind"] in ("Deployment", "Job")
         for c in doc["spec"]["template"]["spec"]["containers"]
     }
     assert commands["prefect"] == services["prefect"].command
     assert commands["api"] == services["api"].command
     assert commands["worker"] == services["worker"].command
+    assert commands["migrate"] == services["migrate"].command
 
 
 def test_webhooks_into_the_api_host_run_on_both_worker_hosts(

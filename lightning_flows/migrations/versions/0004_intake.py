@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from lightning_flows.core import online_ddl
+
 revision: str = "0004"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -18,13 +20,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("final_dataclip_id", sa.Uuid(), nullable=True))
-        batch.create_foreign_key(
-            "fk_runs_final_dataclip_id",
-            "dataclips",
-            ["final_dataclip_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+    # NOT VALID, then validated apart on PostgreSQL: checking old runs does not block intake.
+    online_ddl.add_foreign_key(
+        "fk_runs_final_dataclip_id",
+        "runs",
+        "dataclips",
+        ["final_dataclip_id"],
+        ["id"],
+        ondelete="SET NULL",
+    )
     with op.batch_alter_table("workflows") as batch:
         batch.add_column(
             sa.Column("retry_lost_runs", sa.Boolean(), nullable=False, server_default=sa.false())

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import lightning_flows.core.db
+from lightning_flows.core import online_ddl
 
 revision: str = "0007"
 down_revision: str | Sequence[str] | None = "0006"
@@ -40,11 +41,12 @@ def upgrade() -> None:
         batch.create_check_constraint(
             "ck_workflows_on_worker_loss", "on_worker_loss IN ('resume', 'mark_lost')"
         )
-    op.create_index("ix_runs_worker_name_state", "runs", ["worker_name", "state"])
+    # Built concurrently on PostgreSQL: runs takes inserts all the time.
+    online_ddl.create_index("ix_runs_worker_name_state", "runs", ["worker_name", "state"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_runs_worker_name_state", table_name="runs")
+    online_ddl.drop_index("ix_runs_worker_name_state", "runs")
     with op.batch_alter_table("workflows") as batch:
         batch.drop_constraint("ck_workflows_on_worker_loss", type_="check")
         batch.drop_column("on_worker_loss")

@@ -15,6 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import lightning_flows.core.db
+from lightning_flows.core import online_ddl
 
 revision: str = "0015_testdata"
 down_revision: str | Sequence[str] | None = "0012"
@@ -22,7 +23,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
-_NAMED = sa.text("name IS NOT NULL")
 
 
 def _timestamps() -> list[sa.Column]:
@@ -55,26 +55,16 @@ def upgrade() -> None:
         batch.create_index(
             batch.f("ix_workflow_test_cases_input_dataclip_id"), ["input_dataclip_id"]
         )
-    if op.get_bind().dialect.name == "postgresql":
-        with op.get_context().autocommit_block():
-            op.create_index(
-                "uq_dataclips_project_name",
-                "dataclips",
-                ["project_id", "name"],
-                unique=True,
-                postgresql_where=_NAMED,
-                postgresql_concurrently=True,
-            )
-    else:
-        op.create_index(
-            "uq_dataclips_project_name",
-            "dataclips",
-            ["project_id", "name"],
-            unique=True,
-            sqlite_where=_NAMED,
-        )
+    # CONCURRENTLY on PostgreSQL, an invalid leftover of an interrupted build dropped first
+    online_ddl.create_index(
+        "uq_dataclips_project_name",
+        "dataclips",
+        ["project_id", "name"],
+        unique=True,
+        where="name IS NOT NULL",
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("uq_dataclips_project_name", table_name="dataclips")
+    online_ddl.drop_index("uq_dataclips_project_name", "dataclips")
     op.drop_table("workflow_test_cases")
