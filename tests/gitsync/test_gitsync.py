@@ -206,14 +206,18 @@ def test_webhook_signature_and_link_validation(
     assert client.put(f"{linked['url']}/repo", json=bad_branch, headers=auth).status_code == 422
     token = client.put(
         f"{linked['url']}/repo",
-        json={"remote_url": "https://127.0.0.1:9/o/r.git", "auth_type": "token", "secret": "s3"},
+        json={
+            "remote_url": "https://127.0.0.1:9/o/r.git",
+            "auth_type": "token",
+            "secret": "ghp_plain_s3cret",
+        },
         headers=auth,
     )
     assert token.status_code == 200 and "secret" not in token.json()
     status = client.get(f"{linked['url']}/repo", headers=auth).json()
     assert status["has_secret"] is True and status["last_error"], "push failed, recorded"
     stored = session.exec(text("SELECT secret FROM project_repo_connections")).one()[0]
-    assert stored.startswith("v1:") and "s3" not in stored
+    assert stored.startswith("v1:") and "ghp_plain_s3cret" not in stored
     editor = factories.make_user(session)
     project = session.get(Project, uuid.UUID(linked["state"]["id"]))
     factories.add_member(session, project, editor, Role.EDITOR)

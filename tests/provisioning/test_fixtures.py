@@ -108,7 +108,8 @@ def test_on_worker_loss_is_kept_and_left_alone_when_a_spec_omits_it(
     assert created.status_code == 201, created.text
     (workflow,) = session.exec(select(Workflow)).all()
     assert workflow.on_worker_loss == "mark_lost"
-    assert "on_worker_loss" not in str(created.json()), "OpenFn's wire format has no such field"
+    (sent,) = created.json()["data"]["workflows"]
+    assert sent["on_worker_loss"] == "mark_lost", "our extension crosses the wire (pull keeps it)"
 
     project_id = created.json()["data"]["id"]
     without = text.replace("    on_worker_loss: mark_lost\n", "")
