@@ -6,7 +6,7 @@ NODE_DIR := adaptor_tasks/node
 UI_DIR := ui_extension
 PYTEST_ARGS ?=
 
-.PHONY: up install node ui check lint types scan test test-postgres clean
+.PHONY: up install node ui check lint types scan test test-postgres screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ check: lint types scan  ## Lint, type-check and security scan
 
 test: check  ## Every check, then the whole pytest suite with coverage
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+screenshots: install  ## Retake the screenshots in docs/ (the browser tests, writing into docs/)
+	LIGHTNING_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/ui_extension
 
 test-postgres: check  ## The suite against the local PostgreSQL
 	LIGHTNING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pyotp
 from fastapi.testclient import TestClient
@@ -35,3 +38,14 @@ def sign_in(client: TestClient, email: str, password: str, totp_secret: str | No
             follow_redirects=False,
         )
     return response
+
+
+def screenshot_dir(docs_dir: Path) -> Path:
+    """Where browser tests write the documentation's screenshots: `docs_dir` itself with
+    `LIGHTNING_UPDATE_SCREENSHOTS=1` (`make screenshots`), else a scratch folder, so that
+    a test run leaves the checkout as it was."""
+    if os.environ.get("LIGHTNING_UPDATE_SCREENSHOTS") == "1":
+        return docs_dir
+    scratch = Path(tempfile.gettempdir()) / "lightning-flows-screenshots" / docs_dir.name
+    scratch.mkdir(parents=True, exist_ok=True)
+    return scratch

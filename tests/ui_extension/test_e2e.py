@@ -26,12 +26,13 @@ from lightning_flows.workflows.models import Trigger, Workflow
 from tests import factories
 from tests.support.projects import live_server
 from tests.support.runs import wait_for_run
+from tests.support.web import screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir(Path(__file__).resolve().parents[2] / "docs" / "screenshots")
 CASE_ID = "CP-2024-0917"
 CHECK_CASE = (
     "fn(state => {\n"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ from tests import factories
 from tests.docs import guide_samples as guide
 from tests.docs.test_guide import ADAPTORS, case_registry, step_name
 from tests.support.runs import wait_for_run
+from tests.support.web import screenshot_dir
 from tests.ui_extension import test_e2e as e2e
 
 # The browser, server and tab fixtures of the end-to-end test.
@@ -31,7 +31,7 @@ sign_in = e2e.sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-IMAGES = guide.GUIDE / "images"
+IMAGES = screenshot_dir(guide.GUIDE / "images")
 AMINA = {
     "form": {
         "case_id": "CP-2024-0917",
@@ -237,5 +237,5 @@ def test_the_guide_reads_on_a_phone(open_page) -> None:
 def test_every_image_the_guide_shows_exists() -> None:
     for page in guide.guide_pages():
         for name in re.findall(r"\]\(images/([^)]+)\)", page.text):
-            assert (IMAGES / name).is_file(), f"docs/guide/{page.name} shows images/{name}"
-            assert Path(IMAGES / name).stat().st_size > 1000, name
+            assert (guide.GUIDE / "images" / name).is_file(), f"docs/guide/{page.name} shows {name}"
+            assert (guide.GUIDE / "images" / name).stat().st_size > 1000, name

@@ -11,11 +11,12 @@ import pytest
 
 from tests import factories
 from tests.support.projects import live_server
+from tests.support.web import screenshot_dir
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BUNDLE = Path(__file__).resolve().parents[3] / "ui_extension" / "static" / "dist" / "builder.js"
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir(Path(__file__).resolve().parents[3] / "docs" / "screenshots")
 
 
 @pytest.fixture(scope="module")
