@@ -11,10 +11,11 @@ from sqlmodel import Session, col, select
 
 from lightning_flows.core.timeutil import utcnow
 from lightning_flows.projects.models import Role
-from lightning_flows.runs.models import Dataclip, WorkOrder
+from lightning_flows.runs.models import Dataclip, Run, WorkOrder
 from tests import factories
 from tests.runs.test_queries import save
 from tests.support.work_orders import failed_work_orders as _failed
+from tests.support.work_orders import many_failed_work_orders
 from tests.support.work_orders import runs_of as _runs
 
 
@@ -187,3 +188,23 @@ def test_roles_unknown_projects_and_bad_bodies(
         answer = client.post(url, json=body, headers=auth)
         assert answer.status_code == 422, (body, answer.text)
         assert words in answer.text, (body, answer.text)
+
+
+@pytest.mark.slow
+def test_a_thousand_work_orders_by_filter_with_progress_and_idempotency(
+    client: TestClient, auth: dict, session: Session, project, workflow
+) -> None:
+    ids = many_failed_work_orders(session, workflow, 1000)
+    body = {"filter": {"status": ["failed"]}, "from": "start", "request_id": "fix-of-monday"}
+    accepted = _retry(client, auth, project, body)
+    assert accepted["total"] == 1000
+    progress = _progress(client, auth, project, accepted["id"])
+    assert (progress["queued"], progress["skipped"], progress["done"]) == (1000, 0, 0)
+    assert progress["state"] == "running"
+
+    assert _retry(client, auth, project, body) == accepted, "the same request, the same batch"
+    again = _retry(client, auth, project, {"work_order_ids": [str(i) for i in ids]})
+    assert _progress(client, auth, project, again["id"])["skipped_reasons"] == {"in_progress": 1000}
+    session.expire_all()
+    runs = session.exec(select(Run.work_order_id).where(col(Run.work_order_id).in_(ids))).all()
+    assert len(runs) == 2000, "one new run per work order, never two"

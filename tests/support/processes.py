@@ -16,6 +16,8 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from lightning_flows.topology.processes import descendants
+
 CLI = [sys.executable, "-c", "from lightning_flows.cli.main import app; app()"]
 
 
@@ -54,29 +56,6 @@ def wait_healthy(
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {timeout:.0f}s")
-
-
-def children(pid: int) -> list[int]:
-    """Direct children of `pid` (from /proc; empty once it is gone)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(child) for child in task.read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, children first."""
-    found: list[int] = []
-    todo = children(pid)
-    while todo:
-        child = todo.pop(0)
-        if child not in found:
-            found.append(child)
-            todo += children(child)
-    return found
 
 
 def alive(pid: int) -> bool:
