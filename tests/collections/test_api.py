@@ -226,7 +226,11 @@ def test_changes_are_audited_without_values(
     _create(client, auth, project.id, "audited")
     _put(client, auth, "audited", {"k1": "secret-ish value"})
     client.delete("/collections/audited/k1", headers=auth)
-    events = session.exec(select(AuditEvent).where(AuditEvent.item_type == "collection")).all()
+    events = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.item_type == "collection")
+        .order_by(AuditEvent.inserted_at)  # type: ignore[arg-type]
+    ).all()
     assert [e.event for e in events] == ["created", "items_upserted", "items_deleted"]
     assert events[1].details["keys"] == ["k1"] and events[1].details["via"] == "api"
     assert "secret-ish value" not in json.dumps([e.details for e in events])
